@@ -1,0 +1,1 @@
+"""Database components. Each import registers one type."""

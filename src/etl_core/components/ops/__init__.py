@@ -1,0 +1,1 @@
+"""Data-operation components. Each import registers one type."""

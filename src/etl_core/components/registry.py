@@ -1,0 +1,151 @@
+"""The component registry: every type by name, with its ports, options model, summary and example.
+
+A new type is one module:
+
+    @register("filter", options=FilterOptions, inputs=["in"], outputs=["pass", "fail"],
+              summary="...", example={...})
+    async def run(ctx: ComponentContext[FilterOptions]) -> None: ...
+
+and one explicit import in its family's `__init__`. `/configs` and `docs/components/` are generated from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from etl_core.components.base import ComponentFn, ComponentOptions
+from etl_core.config.schema import FieldDef, Schema
+
+Category = Literal["file", "database", "operation", "test"]
+
+ERROR_PORT = "error"
+ERROR_SCHEMA = Schema(
+    fields=[
+        FieldDef(name="record", data_type="object", nullable=True),
+        FieldDef(name="error", data_type="string"),
+        FieldDef(name="component", data_type="string"),
+        FieldDef(name="line", data_type="integer", nullable=True),
+    ]
+)
+
+# derive(options, in_schemas, out_ports) -> {out_port: schema} for the ports the type can derive
+SchemaDeriver = Callable[[Any, Mapping[str, Schema | None], Sequence[str]], dict[str, Schema]]
+
+
+@dataclass(frozen=True, slots=True)
+class PortDef:
+    """A port fixed by the type. `fan` is fanin for inputs, fanout for outputs."""
+
+    name: str
+    required: bool = False
+    fan: Literal["one", "many"] = "many"
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentType:
+    """A registered component type."""
+
+    name: str
+    run: ComponentFn
+    options: type[ComponentOptions]
+    inputs: tuple[PortDef, ...]
+    outputs: tuple[PortDef, ...]
+    summary: str
+    example: dict[str, Any]
+    category: Category
+    extra_inputs: bool = False
+    extra_outputs: bool = False
+    derive_schemas: SchemaDeriver | None = None
+    infers_output: bool = False
+    test_only: bool = False
+    icon: str = "box"
+
+    @property
+    def is_source(self) -> bool:
+        return not self.inputs and not self.extra_inputs
+
+
+def _ports(spec: Sequence[str | PortDef]) -> tuple[PortDef, ...]:
+    return tuple(PortDef(p) if isinstance(p, str) else p for p in spec)
+
+
+def passthrough_schemas(
+    _options: Any, in_schemas: Mapping[str, Schema | None], out_ports: Sequence[str]
+) -> dict[str, Schema]:
+    """Output ports carry the records of the (first) input unchanged."""
+    source = next((s for s in in_schemas.values() if s is not None), None)
+    if source is None:
+        return {}
+    return {port: source for port in out_ports if port != ERROR_PORT}
+
+
+class Registry:
+    """Component types by name. Built-ins register themselves when `etl_core.components` is imported."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, ComponentType] = {}
+
+    def add(self, ctype: ComponentType) -> None:
+        if ctype.name in self._types:
+            raise ValueError(f"component type {ctype.name!r} is registered twice")
+        self._types[ctype.name] = ctype
+
+    def get(self, name: str) -> ComponentType | None:
+        return self._types.get(name)
+
+    def names(self, *, include_test: bool = True) -> list[str]:
+        return sorted(n for n, t in self._types.items() if include_test or not t.test_only)
+
+    def types(self, *, include_test: bool = True) -> list[ComponentType]:
+        return [self._types[n] for n in self.names(include_test=include_test)]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+
+REGISTRY = Registry()
+
+
+def register(
+    name: str,
+    *,
+    options: type[ComponentOptions],
+    inputs: Sequence[str | PortDef] = ("in",),
+    outputs: Sequence[str | PortDef] = ("out",),
+    summary: str,
+    example: dict[str, Any],
+    category: Category = "operation",
+    extra_inputs: bool = False,
+    extra_outputs: bool = False,
+    derive_schemas: SchemaDeriver | None = None,
+    infers_output: bool = False,
+    test_only: bool = False,
+    icon: str = "box",
+    registry: Registry | None = None,
+) -> Callable[[ComponentFn], ComponentFn]:
+    """Register a component coroutine under `name` (see module docstring)."""
+
+    def deco(fn: ComponentFn) -> ComponentFn:
+        (registry or REGISTRY).add(
+            ComponentType(
+                name=name,
+                run=fn,
+                options=options,
+                inputs=_ports(inputs),
+                outputs=_ports(outputs),
+                summary=summary,
+                example=example,
+                category=category,
+                extra_inputs=extra_inputs,
+                extra_outputs=extra_outputs,
+                derive_schemas=derive_schemas,
+                infers_output=infers_output,
+                test_only=test_only,
+                icon=icon,
+            )
+        )
+        return fn
+
+    return deco

@@ -1,0 +1,1 @@
+"""Helpers shared by components: values and types, nesting, files."""

@@ -1,0 +1,121 @@
+"""Small helpers that keep component and job tests to a few lines.
+
+    job = make_job(list_source("src", [{"n": 1}], schema=fields(n="integer")),
+                   component("keep", "filter", rule={...}, schema=fields(n="integer")),
+                   list_sink("out", schema=fields(n="integer")))
+    run = await run_job(job, data_dir=tmp_path)
+    assert run.records("out") == [{"n": 1}]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from etl_core.config.loader import parse_job
+from etl_core.config.models import JobConfig
+from etl_core.graph.planner import PlanOptions, plan_job
+from etl_core.runtime.executor import JobExecutor, RunOptions
+from etl_core.runtime.state import ExecutionState
+
+Json = dict[str, Any]
+
+
+def fields(**types: str) -> Json:
+    """`fields(id="integer", name="string")` -> a schema object with nullable fields."""
+    return {"fields": [{"name": n, "data_type": t, "nullable": True} for n, t in types.items()]}
+
+
+def component(name: str, comp_type: str, *, schema: Json | None = None, **options: Any) -> Json:
+    """A component config; `schema` is used for every in and out port the type has by default."""
+    comp: Json = {"name": name, "comp_type": comp_type, **options}
+    if schema is not None:
+        comp.setdefault("in_port_schemas", {"in": schema})
+        comp.setdefault("out_port_schemas", {"out": schema})
+    return comp
+
+
+def list_source(name: str, records: list[Json], *, schema: Json | None = None, **options: Any) -> Json:
+    comp: Json = {"name": name, "comp_type": "test_source", "records": records, **options}
+    if schema is not None:
+        comp["out_port_schemas"] = {"out": schema}
+    return comp
+
+
+def list_sink(name: str, *, schema: Json | None = None, **options: Any) -> Json:
+    comp: Json = {"name": name, "comp_type": "test_sink", **options}
+    if schema is not None:
+        comp["in_port_schemas"] = {"in": schema}
+    return comp
+
+
+def route(src: Json, port: str, dst: str, in_port: str | None = None) -> Json:
+    """Add an edge `src.port -> dst(.in_port)` and return `src`."""
+    edge: Json = {"to": dst} if in_port is None else {"to": dst, "in_port": in_port}
+    src.setdefault("routes", {}).setdefault(port, []).append(edge)
+    return src
+
+
+def make_job(*components: Json, chain: bool = True, strategy: str = "bulk", **job: Any) -> Json:
+    """A job document; with `chain`, each component's `out` (or first port) feeds the next one."""
+    comps = [dict(c) for c in components]
+    if chain:
+        for a, b in zip(comps, comps[1:], strict=False):
+            if "routes" not in a:
+                port = "pass" if a["comp_type"] == "filter" else "out"
+                route(a, port, b["name"])
+    return {"name": job.pop("name", "test job"), "strategy_type": strategy, "components": comps, **job}
+
+
+@dataclass(slots=True)
+class JobRun:
+    """What a test run gives back: the execution state and what every `test_sink` collected."""
+
+    state: ExecutionState
+    collected: dict[str, list[Json]]
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    def records(self, sink: str) -> list[Json]:
+        return self.collected.get(sink, [])
+
+    def metrics(self, component: str) -> Any:
+        attempt = self.state.current
+        assert attempt is not None
+        return attempt.components[component]
+
+
+async def run_job(
+    job: Json | JobConfig,
+    *,
+    data_dir: Path | str = ".",
+    allowed_roots: tuple[Path, ...] = (),
+    batch_size: int = 10_000,
+    edge_capacity: int = 4,
+    retry_backoff_s: float = 0.0,
+    log_dir: Path | None = None,
+    executor_hook: Any = None,
+) -> JobRun:
+    """Plan and run a job in this process (test components allowed, no backoff between attempts)."""
+    config = job if isinstance(job, JobConfig) else parse_job(job)
+    root = Path(data_dir)
+    plan = plan_job(config, PlanOptions(data_dir=root, allowed_roots=allowed_roots))
+    resources: dict[str, Any] = {}
+    options = RunOptions(
+        data_dir=root,
+        allowed_roots=allowed_roots,
+        batch_size=batch_size,
+        edge_capacity=edge_capacity,
+        retry_backoff_s=retry_backoff_s,
+        retry_backoff_max_s=retry_backoff_s,
+        log_dir=log_dir,
+        resources=resources,
+    )
+    executor = JobExecutor(plan, options)
+    if executor_hook is not None:
+        executor_hook(executor)
+    state = await executor.run()
+    return JobRun(state, resources.get("collected", {}))

@@ -92,3 +92,32 @@ async def test_sink(ctx: ComponentContext[TestSinkOptions]) -> None:
                 raise ComponentError(f"failing on purpose after {len(collected)} records", stage="write")
             if opts.delay_s:
                 await anyio.sleep(opts.delay_s)
+
+
+class TestRangeOptions(ComponentOptions):
+    """Options of `test_range`."""
+
+    count: int = Field(ge=0, description="how many records to emit")
+    modulo: int = Field(10, ge=1, description="`group` cycles through 0..modulo-1")
+    batch_size: int | None = Field(None, ge=1, description="records per batch (default: the engine's)")
+
+
+@register(
+    "test_range",
+    options=TestRangeOptions,
+    inputs=(),
+    outputs=("out",),
+    category="test",
+    infers_output=True,
+    test_only=True,
+    summary="Emits `count` generated records {id, group, label} without holding them in memory (tests, demos).",
+    example={"name": "numbers", "comp_type": "test_range", "count": 1000, "modulo": 7},
+)
+async def test_range(ctx: ComponentContext[TestRangeOptions]) -> None:
+    opts = ctx.options
+    size = opts.batch_size or ctx.batch_size
+    mod = opts.modulo
+    async with ctx.output("out") as out:
+        for start in range(0, opts.count, size):
+            stop = min(start + size, opts.count)
+            await out.send([{"id": i, "group": i % mod, "label": f"row {i}"} for i in range(start, stop)])

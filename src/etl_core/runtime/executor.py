@@ -40,6 +40,9 @@ OptionsResolver = Callable[[PlanNode, str], Any]
 _CONSEQUENCES = (anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
+
+
+
 @dataclass(slots=True)
 class RunOptions:
     """How the runtime runs a plan (from settings, or set by hand in tests)."""
@@ -207,26 +210,51 @@ class JobExecutor:
             attempt.started_at = time.time()
             log.info("attempt_started")
             await self._emit("attempt_started")
-            contexts = self._wire(attempt)
-            barrier = _CommitBarrier(list(plan.nodes))
-            for ctx in contexts.values():
-                ctx.commit_barrier = partial(barrier.wait, ctx.name)
             try:
-                async with anyio.create_task_group() as tg:
-                    for node in plan.nodes.values():
-                        tg.start_soon(self._run_component, node, contexts[node.name], barrier, failures)
-            except BaseException as exc:  # noqa: BLE001 - sorted out below, cancellation re-raised
-                if not failures and not isinstance(exc, anyio.get_cancelled_exc_class()):
+                contexts = self._wire(attempt)
+            except Exception as exc:  # noqa: BLE001 - e.g. an unresolved ${...} reference fails the attempt
+                failures.append(("<executor>", exc))
+                contexts = {}
+            cancelled = anyio.get_cancelled_exc_class()
+            try:
+                if contexts:
+                    await self._run_tasks(contexts, failures)
+            except cancelled:
+                self._finish_attempt(attempt, failures)
+                await self._emit("attempt_finished")
+                raise
+            except Exception as exc:  # noqa: BLE001 - a component failure; the root cause is in `failures`
+                if not failures:
                     failures.append(("<executor>", exc))
-            root = self._settle(attempt, failures)
-            attempt.finished_at = time.time()
-            if attempt.status == FAILED:
-                log.error("attempt_failed", failed_component=attempt.failed_component, error=attempt.error,
-                          cancelled_components=attempt.cancelled_components)
-            else:
-                log.info("attempt_finished", status=attempt.status)
+            root = self._finish_attempt(attempt, failures)
             await self._emit("attempt_finished")
         return attempt, root
+
+    async def _run_tasks(
+        self, contexts: dict[str, ComponentContext[Any]], failures: list[tuple[str, BaseException]]
+    ) -> None:
+        barrier = _CommitBarrier(list(contexts))
+        for ctx in contexts.values():
+            ctx.commit_barrier = partial(barrier.wait, ctx.name)
+        async with anyio.create_task_group() as tg:
+            for node in self.plan.nodes.values():
+                tg.start_soon(self._run_component, node, contexts[node.name], barrier, failures)
+
+    def _finish_attempt(
+        self, attempt: AttemptState, failures: list[tuple[str, BaseException]]
+    ) -> BaseException | None:
+        root = self._settle(attempt, failures)
+        attempt.finished_at = time.time()
+        if attempt.status == FAILED:
+            log.error(
+                "attempt_failed",
+                failed_component=attempt.failed_component,
+                error=attempt.error,
+                cancelled_components=attempt.cancelled_components,
+            )
+        else:
+            log.info("attempt_finished", status=attempt.status)
+        return root
 
     def _settle(self, attempt: AttemptState, failures: list[tuple[str, BaseException]]) -> BaseException | None:
         real = [(n, e) for n, e in failures if not isinstance(e, _CONSEQUENCES)]
@@ -242,7 +270,7 @@ class JobExecutor:
         name, exc = chosen
         attempt.status = FAILED
         attempt.failed_component = name if name in attempt.components else None
-        attempt.error = _describe(name, exc)
+        attempt.error = _describe(name, exc) if name in attempt.components else str(exc)
         attempt.cancelled_components = [n for n, m in attempt.components.items() if m.status == CANCELLED]
         return exc
 

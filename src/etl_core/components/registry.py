@@ -59,6 +59,7 @@ class ComponentType:
     extra_outputs: bool = False
     derive_schemas: SchemaDeriver | None = None
     infers_output: bool = False
+    accepts_any_input: bool = False
     test_only: bool = False
     icon: str = "box"
 
@@ -121,6 +122,7 @@ def register(
     extra_outputs: bool = False,
     derive_schemas: SchemaDeriver | None = None,
     infers_output: bool = False,
+    accepts_any_input: bool = False,
     test_only: bool = False,
     icon: str = "box",
     registry: Registry | None = None,
@@ -142,6 +144,7 @@ def register(
                 extra_outputs=extra_outputs,
                 derive_schemas=derive_schemas,
                 infers_output=infers_output,
+                accepts_any_input=accepts_any_input,
                 test_only=test_only,
                 icon=icon,
             )

@@ -77,6 +77,7 @@ async def test_source(ctx: ComponentContext[TestSourceOptions]) -> None:
     inputs=("in",),
     outputs=(),
     category="test",
+    accepts_any_input=True,
     test_only=True,
     summary="Collects the records it receives in memory (tests and demos).",
     example={"name": "collect", "comp_type": "test_sink"},

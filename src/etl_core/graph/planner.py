@@ -264,6 +264,8 @@ class _Planner:
             if not incoming:
                 continue
             target = node.in_schemas.get(port)
+            if target is None and node.spec.accepts_any_input:
+                continue
             if target is None:
                 self.issue(f"{where}.in_port_schemas.{port}", f"input port {port!r} has an edge but no schema", node.name)
                 continue

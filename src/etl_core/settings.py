@@ -20,7 +20,9 @@ from etl_core.errors import SettingsError
 class Settings(BaseSettings):
     """All of etl-core's settings."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("ETL_DATA_DIR"))
     allowed_paths: str = Field("", validation_alias=AliasChoices("ETL_ALLOWED_PATHS"))

@@ -34,7 +34,7 @@ def issue_message(error: Any) -> str:
     if kind == "missing":
         return "required"
     if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "")
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"{value!r} is not one of {expected}"
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):

@@ -71,25 +71,31 @@ class _Planner:
         for i, comp in enumerate(self.job.components):
             if comp.name in self.index:
                 first = self.index[comp.name]
-                self.issue(f"components[{i}].name", f"name {comp.name!r} is already used by components[{first}]", comp.name)
+                self.issue(
+                    f"components[{i}].name", f"name {comp.name!r} is already used by components[{first}]", comp.name
+                )
             else:
                 self.index[comp.name] = i
 
     def _node(self, i: int, comp: ComponentConfig) -> None:
         where = f"components[{i}]"
-        if self.index.get(comp.name) != i:
-            return
         spec = self.registry.get(comp.comp_type)
         if spec is None or (spec.test_only and not self.options.include_test_components):
             known = ", ".join(self.registry.names(include_test=self.options.include_test_components))
             hint = " (a test-only type: set ETL_COMPONENT_MODE=test to use it)" if spec is not None else ""
-            self.issue(f"{where}.comp_type", f"unknown component type {comp.comp_type!r}{hint}; known: {known}", comp.name)
+            self.issue(
+                f"{where}.comp_type", f"unknown component type {comp.comp_type!r}{hint}; known: {known}", comp.name
+            )
             return
+        options: object = None
         try:
             options = spec.options.model_validate(comp.options)
         except ValidationError as exc:
             self.issues.extend(issues_from_validation(exc, prefix=where, component=comp.name))
-            return
+        else:
+            self._paths(where, comp.name, options)
+        if self.index.get(comp.name) != i:
+            return  # a duplicate name: checked on its own, but not wired
         inputs = {p.name: p for p in spec.inputs}
         outputs = {p.name: p for p in spec.outputs}
         for key, extra, allowed, fixed in (
@@ -117,14 +123,17 @@ class _Planner:
             inputs=list(inputs),
             outputs=list(outputs),
         )
-        self._paths(where, comp.name, options)
         for side, declared, ports in (
             ("out_port_schemas", comp.out_port_schemas, outputs),
             ("in_port_schemas", comp.in_port_schemas, inputs),
         ):
             for port in declared:
                 if port not in ports:
-                    self.issue(f"{where}.{side}.{port}", f"{spec.name} has no port {port!r} (ports: {', '.join(ports) or 'none'})", comp.name)
+                    self.issue(
+                        f"{where}.{side}.{port}",
+                        f"{spec.name} has no port {port!r} (ports: {', '.join(ports) or 'none'})",
+                        comp.name,
+                    )
 
     def _paths(self, where: str, name: str, options: object) -> None:
         if not self.options.check_paths:
@@ -196,7 +205,9 @@ class _Planner:
             for port, pdef in ports.outputs.items():
                 outgoing = [e for e in self.edges if e.src == name and e.out_port == port]
                 if pdef.fan == "one" and len(outgoing) > 1:
-                    self.issue(f"{where}.routes.{port}", f"output port {port!r} takes one edge but has {len(outgoing)}", name)
+                    self.issue(
+                        f"{where}.routes.{port}", f"output port {port!r} takes one edge but has {len(outgoing)}", name
+                    )
 
     def _topological_order(self) -> list[str] | None:
         indegree = {name: 0 for name in self.nodes}
@@ -243,7 +254,7 @@ class _Planner:
                     node.in_schemas[port] = ERROR_SCHEMA
             node.out_schemas = dict(cfg.out_port_schemas)
             node.out_schemas[ERROR_PORT] = ERROR_SCHEMA
-            if node.spec.derive_schemas is not None:
+            if node.spec.derive_schemas is not None and node.options is not None:
                 derived = node.spec.derive_schemas(
                     node.options, {p: node.in_schemas.get(p) for p in node.inputs}, node.outputs
                 )
@@ -258,7 +269,9 @@ class _Planner:
             if port in node.out_schemas or node.spec.infers_output:
                 continue
             if any(e.src == node.name and e.out_port == port for e in self.edges):
-                self.issue(f"{where}.out_port_schemas.{port}", f"output port {port!r} has an edge but no schema", node.name)
+                self.issue(
+                    f"{where}.out_port_schemas.{port}", f"output port {port!r} has an edge but no schema", node.name
+                )
         for port in node.inputs:
             incoming = [e for e in self.edges if e.dst == node.name and e.in_port == port]
             if not incoming:
@@ -267,7 +280,9 @@ class _Planner:
             if target is None and node.spec.accepts_any_input:
                 continue
             if target is None:
-                self.issue(f"{where}.in_port_schemas.{port}", f"input port {port!r} has an edge but no schema", node.name)
+                self.issue(
+                    f"{where}.in_port_schemas.{port}", f"input port {port!r} has an edge but no schema", node.name
+                )
                 continue
             for e in incoming:
                 src = self.nodes[e.src]

@@ -10,7 +10,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import typer
@@ -32,6 +32,9 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+JobFile = Annotated[Path, typer.Argument(help="the job's JSON file")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where relative file paths resolve (ETL_DATA_DIR)")]
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -111,11 +114,15 @@ async def _run(executor: JobExecutor, live: bool) -> ExecutionState:
 
 @app.command()
 def run(
-    job_file: Path = typer.Argument(..., help="the job's JSON file"),
-    environment: str = typer.Option(None, "--env", "-e", help="DEV, TEST or PROD (default EXECUTION_ENV)"),
-    data_dir: Path = typer.Option(None, "--data-dir", help="where relative file paths resolve (ETL_DATA_DIR)"),
-    as_json: bool = typer.Option(False, "--json", help="print the execution's final state as JSON"),
-    progress: bool = typer.Option(None, "--progress/--no-progress", help="live progress (default: on a terminal)"),
+    job_file: JobFile,
+    environment: Annotated[
+        str | None, typer.Option("--env", "-e", help="DEV, TEST or PROD (default EXECUTION_ENV)")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the execution's final state as JSON")] = False,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="live progress (default: on a terminal)")
+    ] = None,
 ) -> None:
     """Run a job file in this process, with live per-component progress on a terminal."""
     settings = _settings(data_dir)
@@ -143,8 +150,8 @@ def run(
 
 @app.command()
 def validate(
-    job_file: Path = typer.Argument(..., help="the job's JSON file"),
-    data_dir: Path = typer.Option(None, "--data-dir", help="where relative file paths resolve (ETL_DATA_DIR)"),
+    job_file: JobFile,
+    data_dir: DataDir = None,
 ) -> None:
     """Check a job file (dialect, wiring, schemas, paths) without running it."""
     settings = _settings(data_dir)
@@ -162,8 +169,8 @@ def validate(
 
 @app.command()
 def components(
-    as_json: bool = typer.Option(False, "--json", help="print as JSON"),
-    include_test: bool = typer.Option(None, "--all/--production", help="include test-only types"),
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+    include_test: Annotated[bool | None, typer.Option("--all/--production", help="include test-only types")] = None,
 ) -> None:
     """List the registered component types."""
     import etl_core.components  # noqa: F401 - registers the built-in types

@@ -210,7 +210,7 @@ class _Planner:
                     )
 
     def _topological_order(self) -> list[str] | None:
-        indegree = {name: 0 for name in self.nodes}
+        indegree = dict.fromkeys(self.nodes, 0)
         for e in self.edges:
             indegree[e.dst] += 1
         ready = [n for n in self.nodes if indegree[n] == 0]
@@ -238,7 +238,7 @@ class _Planner:
         while True:
             nxt = next(e.dst for e in self.edges if e.src == path[-1] and e.dst in members)
             if nxt in seen:
-                return path[path.index(nxt) :] + [nxt]
+                return [*path[path.index(nxt):], nxt]
             path.append(nxt)
             seen.add(nxt)
 

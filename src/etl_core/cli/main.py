@@ -25,6 +25,7 @@ from etl_core.observability.logging import configure_logging
 from etl_core.runtime.executor import JobExecutor
 from etl_core.runtime.local import plan, run_options
 from etl_core.runtime.state import ExecutionState
+from etl_core.runtime.tuning import tune_gc
 from etl_core.settings import Settings, load_settings
 
 app = typer.Typer(help="etl-core: run JSON-described ETL jobs.", no_args_is_help=True, add_completion=False)
@@ -127,7 +128,8 @@ def run(
     """Run a job file in this process, with live per-component progress on a terminal."""
     settings = _settings(data_dir)
     live = sys.stderr.isatty() if progress is None else progress
-    configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
+    # the live table replaces info events on the terminal; an execution's log file still gets all of them
+    configure_logging(settings.log_format, settings.log_level, console_level="WARNING" if live else None)
     try:
         job, _ = load_job_file(job_file)
         planned = plan(job, settings)
@@ -139,6 +141,7 @@ def run(
         err.print(f"[red]--env must be DEV, TEST or PROD, got {environment!r}[/red]")
         raise typer.Exit(EXIT_INVALID)
     executor = JobExecutor(planned, run_options(settings), environment=env)
+    tune_gc()
     state = anyio.run(_run, executor, live)
     if as_json:
         out.print_json(json.dumps(state.snapshot(), default=str))

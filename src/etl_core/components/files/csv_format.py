@@ -69,7 +69,8 @@ class CsvBatchReader:
         self._offset = 0
         self._eof = False
         self._first = True
-        self._pending: list[tuple[int, list[str]]] = []
+        self._rows: list[list[str]] = []
+        self._lines: list[int] = []
         self._header: list[str] | None = None
         self._layout: _Layout | None = None
 
@@ -83,14 +84,17 @@ class CsvBatchReader:
     def next_batch(self) -> ParsedBatch | None:
         """The next batch: up to `batch_size` rows (bulk) or whatever one chunk held (eager); None at the end."""
         read_before = self._offset
-        while len(self._pending) < self.batch_size and not self._eof:
+        size = self.batch_size
+        while len(self._rows) < size and not self._eof:
             self._read_chunk()
-            if self.eager and self._pending:
+            if self.eager and self._rows:
                 break
-        if not self._pending:
+        if not self._rows:
             return None
-        rows, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
-        batch = self._build(rows)
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        lines, self._lines = self._lines[:size], self._lines[size:]
+        assert self._layout is not None
+        batch = self._layout.build(rows, lines, self.dialect)
         batch.bytes_read = self._offset - read_before
         return batch
 
@@ -106,7 +110,8 @@ class CsvBatchReader:
                 stage="read",
             ) from None
         self._offset += len(raw)
-        if self._first:
+        if self._first and text:
+            # a tiny chunk may decode to nothing yet: the BOM is the first character that arrives
             self._first = False
             if text.startswith("\ufeff"):
                 text = text[1:]
@@ -142,23 +147,43 @@ class CsvBatchReader:
             strict=False,
         )
         base = self._line
-        start = 1
-        pending = self._pending
-        for row in reader:
-            end = reader.line_num
-            if row and not (len(row) == 1 and row[0] == ""):
-                if self._header is None and self.dialect.header:
-                    self._set_header(row, base + start)
-                else:
-                    pending.append((base + start, row))
-            start = end + 1
+        rows = list(reader)
         self._line = base + reader.line_num
-        if self._header is None and not self.dialect.header and pending:
+        if reader.line_num == len(rows) and all(rows):
+            # the common case: one line per record, no blank lines, so line numbers follow from positions
+            lines: list[int] = list(range(base + 1, base + 1 + len(rows)))
+        else:
+            rows, lines = self._parse_tracking_lines(text, base)
+        if self._header is None and self.dialect.header and rows:
+            self._set_header(rows[0], lines[0])
+            rows, lines = rows[1:], lines[1:]
+        self._rows.extend(rows)
+        self._lines.extend(lines)
+        if self._header is None and not self.dialect.header and self._rows:
             self._set_header(None, 0)
+
+    def _parse_tracking_lines(self, text: str, base: int) -> tuple[list[list[str]], list[int]]:
+        """Slow path for chunks with multi-line records or blank lines: the start line of every record."""
+        reader = csv.reader(
+            io.StringIO(text, newline=""),
+            delimiter=self.dialect.separator,
+            quotechar=self.dialect.quotechar,
+            strict=False,
+        )
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        start = 1
+        for row in reader:
+            # a blank line parses as []; `""` (one empty field, a null in a one-column file) as [""]
+            if row:
+                rows.append(row)
+                lines.append(base + start)
+            start = reader.line_num + 1
+        return rows, lines
 
     def _set_header(self, row: list[str] | None, line: int) -> None:
         if row is None:
-            width = len(self._pending[0][1])
+            width = len(self._rows[0])
             if self.schema is not None:
                 names = flat_columns(self.schema)
             else:
@@ -172,10 +197,6 @@ class CsvBatchReader:
                 )
         self._header = names
         self._layout = _Layout(names, self.schema, str(self.path))
-
-    def _build(self, rows: list[tuple[int, list[str]]]) -> ParsedBatch:
-        assert self._layout is not None
-        return self._layout.build(rows, self.dialect)
 
 
 class _Layout:
@@ -208,39 +229,49 @@ class _Layout:
                 stage="read",
             )
         self.nested = any("." in name or "[" in name for _, name, _ in self.columns)
-        self.getter = itemgetter(*[i for i, _, _ in self.columns]) if self.columns else None
 
-    def build(self, rows: list[tuple[int, list[str]]], dialect: CsvDialect) -> ParsedBatch:
+    def build(self, rows: list[list[str]], lines: list[int], dialect: CsvDialect) -> ParsedBatch:
+        """Typed records for `rows` (one column at a time); rows that do not fit become errors."""
         out = ParsedBatch()
-        good: list[tuple[int, list[str]]] = []
-        for line, row in rows:
-            if len(row) != self.width:
-                text = dialect.separator.join(row)
-                out.errors.append((text, f"expected {self.width} fields, got {len(row)}", line))
-            else:
-                good.append((line, row))
-        if not good:
+        width = self.width
+        if rows and set(map(len, rows)) != {width}:
+            keep = [k for k, r in enumerate(rows) if len(r) == width]
+            for k, r in enumerate(rows):
+                if len(r) != width:
+                    out.errors.append((dialect.separator.join(r), f"expected {width} fields, got {len(r)}", lines[k]))
+            rows = [rows[k] for k in keep]
+            lines = [lines[k] for k in keep]
+        if not rows:
             return out
         nv = dialect.null_value
         names = [name for _, name, _ in self.columns]
-        converted: list[list[Any]] = []
+        columns = list(zip(*rows))  # noqa: B905 - widths checked above
+        converted: list[Sequence[Any]] = []
         bad: dict[int, str] = {}
         for i, _name, f in self.columns:
-            raw_col = [row[i] for _, row in good]
-            col: list[Any] = [None if v == nv else v for v in raw_col]
-            if f is not None and f.data_type not in ("string", "path"):
+            col: Sequence[Any] = columns[i]
+            typed = f is not None and f.data_type not in ("string", "path")
+            # an empty field is null; with another null_value it still is in a typed column (it cannot be
+            # anything else there), while a text column keeps "" so that written empty strings round-trip
+            if typed and nv != "":
+                if nv in col or "" in col:
+                    col = [None if v == nv or v == "" else v for v in col]
+            elif nv in col:
+                col = [None if v == nv else v for v in col]
+            if f is not None and typed:
                 col, col_bad = convert_text_column(col, f)
                 for idx, msg in col_bad.items():
                     bad.setdefault(idx, msg)
             converted.append(col)
-        records = [dict(zip(names, values, strict=True)) for values in zip(*converted, strict=True)]
+        records = [dict(zip(names, values)) for values in zip(*converted)]  # noqa: B905 - widths checked above
         if self.nested:
             records = [unflatten(r) for r in records]
         if bad:
             for idx in sorted(bad):
-                line, row = good[idx]
-                out.errors.append((dict(zip(self.header, row, strict=True)), bad[idx], line))
+                out.errors.append((dict(zip(self.header, rows[idx], strict=True)), bad[idx], lines[idx]))
             records = [r for idx, r in enumerate(records) if idx not in bad]
+            # width errors were collected first; the first error of a batch must be the first in the file
+            out.errors.sort(key=lambda e: e[2] or 0)
         out.records = records
         return out
 
@@ -258,13 +289,30 @@ class CsvBatchWriter:
         write_header: bool = True,
     ) -> None:
         self._fh = fh
+        # rows are rendered into a buffer and handed to the file once per batch (one write call, not one per row)
+        self._buf = io.StringIO()
         self._writer = csv.writer(
-            fh,
+            self._buf,
             delimiter=dialect.separator,
             quotechar=dialect.quotechar,
             lineterminator=lineterminator,
             quoting=csv.QUOTE_MINIMAL,
         )
+        # csv.writer quotes a value holding a line break only when the break is part of its line terminator:
+        # with "\n" a lone "\r" would go out unquoted and split the row when read back
+        self._lineterminator = lineterminator
+        self._cr_writer = (
+            None
+            if "\r" in lineterminator
+            else csv.writer(
+                self._buf,
+                delimiter=dialect.separator,
+                quotechar=dialect.quotechar,
+                lineterminator="\r\n",
+                quoting=csv.QUOTE_MINIMAL,
+            )
+        )
+        self._mark = self._position()
         self._null = dialect.null_value
         self._write_header = write_header and dialect.header
         self._schema = schema
@@ -280,7 +328,7 @@ class CsvBatchWriter:
             return
         self._paths = [split_path(c) for c in self.columns]
         self._plain = all(len(p) == 1 for p in self._paths)
-        self._getter = itemgetter(*self.columns) if self.columns else None
+        self._getters = [itemgetter(c) for c in self.columns]
         # cells that csv.writer would not render as the dialect wants: null, booleans, containers
         if self._null != "" or self._schema is None:
             self._special = list(range(len(self.columns)))
@@ -292,48 +340,67 @@ class CsvBatchWriter:
 
     def _emit_header(self) -> None:
         if self._write_header and self.columns is not None:
-            self._writer.writerow(self.columns)
+            self._put([self.columns])
             self._write_header = False
 
+    def _position(self) -> int:
+        return self._fh.tell() if self._fh.seekable() else 0
+
+    def _written(self) -> int:
+        """Bytes written to the file since the last call (header included)."""
+        now = self._position()
+        written, self._mark = now - self._mark, now
+        return written
+
+    def _put(self, rows: Sequence[Sequence[Any]]) -> None:
+        buf = self._buf
+        self._writer.writerows(rows)
+        text = buf.getvalue()
+        if self._cr_writer is not None and "\r" in text:
+            text = self._cr_safe(rows)
+        buf.seek(0)
+        buf.truncate()
+        self._fh.write(text)
+
+    def _cr_safe(self, rows: Sequence[Sequence[Any]]) -> str:
+        """The rows rendered so that a value with a lone CR is quoted (rare: only batches that hold one)."""
+        assert self._cr_writer is not None
+        buf = self._buf
+        parts: list[str] = []
+        for row in rows:
+            buf.seek(0)
+            buf.truncate()
+            self._cr_writer.writerow(row)
+            parts.append(buf.getvalue()[:-2] + self._lineterminator)
+        return "".join(parts)
+
     def write(self, batch: Sequence[dict[str, Any]]) -> int:
-        """Write a batch; returns the number of characters written (approximate bytes)."""
+        """Write a batch; returns the bytes written to the file since the previous call (a header included)."""
         if not batch:
             return 0
         if self.columns is None:
             self.columns = list(flatten(batch[0]).keys())
             self._prepare()
             self._emit_header()
-        rows = self._rows(batch)
-        before = self._fh.tell() if self._fh.seekable() else 0
-        self._writer.writerows(rows)
-        return (self._fh.tell() - before) if self._fh.seekable() else 0
+        self._put(self._rows(batch))
+        return self._written()
 
     def _rows(self, batch: Sequence[dict[str, Any]]) -> list[Sequence[Any]]:
-        rows: list[Sequence[Any]]
-        if self._plain and len(self.columns or ()) > 1:
-            getter = self._getter
-            assert getter is not None
+        """The batch as rows, built one column at a time (C-level `map` per column, no per-row Python)."""
+        columns = self.columns or []
+        cols: list[list[Any]]
+        if self._plain:
             try:
-                rows = [getter(r) for r in batch]
+                cols = [list(map(g, batch)) for g in self._getters]
             except KeyError:
-                cols = self.columns or []
-                rows = [tuple(r.get(c) for c in cols) for r in batch]
-        elif self._plain:
-            col = (self.columns or [""])[0]
-            rows = [(r.get(col),) for r in batch]
+                cols = [[r.get(c) for r in batch] for c in columns]
         else:
-            rows = [tuple(get_path(r, p) for p in self._paths) for r in batch]
-        special = self._special
-        if special:
-            cell = self._cell
-            fixed: list[Sequence[Any]] = []
-            for row in rows:
-                out = list(row)
-                for i in special:
-                    out[i] = cell(out[i])
-                fixed.append(out)
-            rows = fixed
-        return rows
+            cols = [[get_path(r, p) for r in batch] for p in self._paths]
+        cell = self._cell
+        for i in self._special:
+            col = cols[i]
+            cols[i] = [v if v.__class__ is str else cell(v) for v in col]
+        return list(zip(*cols))  # noqa: B905 - every column has one value per record
 
     def _cell(self, value: Any) -> Any:
         if value is None:
@@ -342,6 +409,9 @@ class CsvBatchWriter:
             return "true" if value else "false"
         return to_flat_value(value)
 
-    def finish(self) -> None:
-        """Called once at the end: a file that got no records still gets its header when the schema is known."""
+    def finish(self) -> int:
+        """Called once at the end: a file that got no records still gets its header when the schema is known.
+
+        Returns the bytes written since the last `write` (the header of an empty output)."""
         self._emit_header()
+        return self._written()

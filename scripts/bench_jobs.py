@@ -1,0 +1,305 @@
+"""The benchmark's workloads: a job for the engine and the name of the hand-written baseline doing the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench_data import BENCH_PG_DSN, COLUMNS, ensure_cities, ensure_csv, ensure_jsonl, schema
+
+Inputs = dict[str, Any]
+FILTER_CITIES = [f"City{n:02d}" for n in range(10)]
+AGG_FIELDS = [
+    {"name": "city", "data_type": "string", "nullable": True},
+    {"name": "n", "data_type": "integer", "nullable": True},
+    {"name": "total", "data_type": "float", "nullable": True},
+    {"name": "avg", "data_type": "float", "nullable": True},
+]
+JOIN_FIELDS = [
+    {"name": "city", "data_type": "string", "nullable": True},
+    *[f for f in schema()["fields"] if f["name"] != "city"],  # type: ignore[index, attr-defined]
+    {"name": "region", "data_type": "string", "nullable": True},
+]
+
+
+def _registered(*types: str) -> bool:
+    import etl_core.components  # noqa: F401 - registers the built-ins
+    from etl_core.components.registry import REGISTRY
+
+    return all(t in REGISTRY for t in types)
+
+
+def _reader(path: str, to: str, in_port: str | None = None) -> dict[str, Any]:
+    edge: dict[str, Any] = {"to": to} if in_port is None else {"to": to, "in_port": in_port}
+    return {
+        "name": "read",
+        "comp_type": "read_csv",
+        "filepath": path,
+        "routes": {"out": [edge]},
+        "out_port_schemas": {"out": schema()},
+    }
+
+
+def _writer(path: str, fields: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": "write",
+        "comp_type": "write_csv",
+        "filepath": path,
+        "in_port_schemas": {"in": {"fields": fields} if fields else schema()},
+    }
+
+
+@dataclass
+class Workload:
+    name: str
+    baseline: str
+    target: str
+    types: tuple[str, ...]
+    make_inputs: Callable[[int], Inputs]
+    make_job: Callable[[str, Inputs], dict[str, Any]]
+    make_baseline_args: Callable[[Inputs], list[str]]
+    skip_reason: str = ""
+
+    def prepare(self, rows: int) -> Inputs | None:
+        if not _registered(*self.types):
+            self.skip_reason = f"component types {', '.join(self.types)} not all registered"
+            return None
+        try:
+            return self.make_inputs(rows)
+        except Exception as exc:  # noqa: BLE001 - a missing service skips the workload with its reason
+            self.skip_reason = f"{type(exc).__name__}: {exc}"
+            return None
+
+    def job(self, strategy: str, inputs: Inputs) -> dict[str, Any]:
+        job = self.make_job(strategy, inputs)
+        job.update(name=f"bench {self.name}", strategy_type=strategy)
+        return job
+
+    def baseline_args(self, inputs: Inputs) -> list[str]:
+        return self.make_baseline_args(inputs)
+
+
+def _csv_inputs(rows: int) -> Inputs:
+    src = ensure_csv(rows)
+    return {"rows": rows, "src": str(src), "rel": f"data/{src.name}", "out": f"out/{src.stem}"}
+
+
+def _csv_copy(strategy: str, i: Inputs) -> dict[str, Any]:
+    return {"components": [_reader(i["rel"], "write"), _writer(i["out"] + "-copy.csv")]}
+
+
+def _csv_filter(strategy: str, i: Inputs) -> dict[str, Any]:
+    rule = {
+        "logical_operator": "AND",
+        "rules": [
+            {"column": "amount", "operator": ">", "value": 500},
+            {"column": "city", "operator": "in", "value": FILTER_CITIES},
+        ],
+    }
+    flt = {
+        "name": "keep",
+        "comp_type": "filter",
+        "rule": rule,
+        "routes": {"pass": ["write"]},
+        "in_port_schemas": {"in": schema()},
+        "out_port_schemas": {"pass": schema()},
+    }
+    return {"components": [_reader(i["rel"], "keep"), flt, _writer(i["out"] + "-filter.csv")]}
+
+
+def _csv_agg(strategy: str, i: Inputs) -> dict[str, Any]:
+    agg = {
+        "name": "agg",
+        "comp_type": "aggregation",
+        "group_by": ["city"],
+        "routes": {"out": ["write"]},
+        "aggregations": [
+            {"src": "*", "op": "count", "dest": "n"},
+            {"src": "amount", "op": "sum", "dest": "total"},
+            {"src": "amount", "op": "mean", "dest": "avg"},
+        ],
+        "in_port_schemas": {"in": schema()},
+        "out_port_schemas": {"out": {"fields": AGG_FIELDS}},
+    }
+    return {"components": [_reader(i["rel"], "agg"), agg, _writer(i["out"] + "-agg.csv", AGG_FIELDS)]}
+
+
+def _join_inputs(rows: int) -> Inputs:
+    i = _csv_inputs(rows)
+    i["cities"] = str(ensure_cities())
+    return i
+
+
+def _csv_join(strategy: str, i: Inputs) -> dict[str, Any]:
+    cities_schema = {
+        "fields": [
+            {"name": "city", "data_type": "string", "nullable": True},
+            {"name": "region", "data_type": "string", "nullable": True},
+        ]
+    }
+    right = {
+        "name": "cities",
+        "comp_type": "read_csv",
+        "filepath": "data/cities.csv",
+        "routes": {"out": [{"to": "join", "in_port": "R"}]},
+        "out_port_schemas": {"out": cities_schema},
+    }
+    join = {
+        "name": "join",
+        "comp_type": "schema_mapping",
+        "extra_input_ports": ["L", "R"],
+        "extra_output_ports": ["J"],
+        "routes": {"J": ["write"]},
+        "in_port_schemas": {"L": schema(), "R": cities_schema},
+        "out_port_schemas": {"J": {"fields": JOIN_FIELDS}},
+        "join_plan": {
+            "steps": [
+                {
+                    "left_port": "L",
+                    "right_port": "R",
+                    "left_on": "city",
+                    "right_on": "city",
+                    "how": "inner",
+                    "output_port": "J",
+                }
+            ]
+        },
+    }
+    return {"components": [_reader(i["rel"], "join", "L"), right, join, _writer(i["out"] + "-join.csv", JOIN_FIELDS)]}
+
+
+def _pg_inputs(rows: int) -> Inputs:
+    import asyncio
+
+    import asyncpg
+
+    async def prepare() -> None:
+        conn = await asyncpg.connect(BENCH_PG_DSN, timeout=5)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS bench_rows (id bigint, name text, city text, amount double precision,"
+                " created_at text, active boolean, note text)"
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(prepare())
+    i = _csv_inputs(rows)
+    i["dsn"] = BENCH_PG_DSN
+    return i
+
+
+def _csv_pg(strategy: str, i: Inputs) -> dict[str, Any]:
+    write = {
+        "name": "write",
+        "comp_type": "write_postgresql",
+        "dsn": i["dsn"],
+        "entity_name": "bench_rows",
+        "operation": "truncate",
+        "in_port_schemas": {"in": schema()},
+    }
+    return {"components": [_reader(i["rel"], "write"), write]}
+
+
+def _pg_csv(strategy: str, i: Inputs) -> dict[str, Any]:
+    read = {
+        "name": "read",
+        "comp_type": "read_postgresql",
+        "dsn": i["dsn"],
+        "entity_name": "bench_rows",
+        "routes": {"out": ["write"]},
+        "out_port_schemas": {"out": schema()},
+    }
+    return {"components": [read, _writer(i["out"] + "-from-pg.csv")]}
+
+
+def _jsonl_inputs(rows: int) -> Inputs:
+    src = ensure_jsonl(rows)
+    return {"rows": rows, "src": str(src), "rel": f"data/{src.name}", "out": f"out/{src.stem}"}
+
+
+def _jsonl_csv(strategy: str, i: Inputs) -> dict[str, Any]:
+    read = {
+        "name": "read",
+        "comp_type": "read_json",
+        "filepath": i["rel"],
+        "routes": {"out": ["write"]},
+        "out_port_schemas": {"out": schema()},
+    }
+    return {"components": [read, _writer(i["out"] + "-from-jsonl.csv")]}
+
+
+def _out(i: Inputs, suffix: str) -> str:
+    from bench_data import ROOT
+
+    return str(ROOT / ".bench" / (i["out"] + suffix))
+
+
+WORKLOADS: list[Workload] = [
+    Workload(
+        "csv->csv",
+        "csv_copy",
+        "within 2x",
+        ("read_csv", "write_csv"),
+        _csv_inputs,
+        _csv_copy,
+        lambda i: [i["src"], _out(i, "-copy-base.csv")],
+    ),
+    Workload(
+        "csv->filter->csv",
+        "csv_filter",
+        "within 2x",
+        ("read_csv", "filter", "write_csv"),
+        _csv_inputs,
+        _csv_filter,
+        lambda i: [i["src"], _out(i, "-filter-base.csv")],
+    ),
+    Workload(
+        "csv->aggregation->csv",
+        "csv_groupby",
+        "within 2x",
+        ("read_csv", "aggregation", "write_csv"),
+        _csv_inputs,
+        _csv_agg,
+        lambda i: [i["src"], _out(i, "-agg-base.csv")],
+    ),
+    Workload(
+        "csv->join->csv",
+        "csv_join",
+        "(no target)",
+        ("read_csv", "schema_mapping", "write_csv"),
+        _join_inputs,
+        _csv_join,
+        lambda i: [i["src"], i["cities"], _out(i, "-join-base.csv")],
+    ),
+    Workload(
+        "csv->postgresql",
+        "csv_to_pg",
+        "within 1.5x",
+        ("read_csv", "write_postgresql"),
+        _pg_inputs,
+        _csv_pg,
+        lambda i: [i["src"], i["dsn"]],
+    ),
+    Workload(
+        "postgresql->csv",
+        "pg_to_csv",
+        "(vs COPY)",
+        ("read_postgresql", "write_csv"),
+        _pg_inputs,
+        _pg_csv,
+        lambda i: [i["dsn"], _out(i, "-from-pg-base.csv")],
+    ),
+    Workload(
+        "jsonl->csv",
+        "jsonl_to_csv",
+        "(no target)",
+        ("read_json", "write_csv"),
+        _jsonl_inputs,
+        _jsonl_csv,
+        lambda i: [i["src"], _out(i, "-from-jsonl-base.csv")],
+    ),
+]
+
+__all__ = ["COLUMNS", "WORKLOADS", "Workload"]

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     """All of etl-core's settings."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("ETL_DATA_DIR"))
@@ -38,9 +38,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(10_000, ge=1, le=1_000_000, validation_alias=AliasChoices("ETL_BATCH_SIZE"))
     edge_capacity: int = Field(4, ge=1, le=1024, validation_alias=AliasChoices("ETL_EDGE_CAPACITY"))
     retry_backoff_seconds: float = Field(1.0, ge=0, validation_alias=AliasChoices("ETL_RETRY_BACKOFF_SECONDS"))
-    retry_backoff_max_seconds: float = Field(
-        30.0, ge=0, validation_alias=AliasChoices("ETL_RETRY_BACKOFF_MAX_SECONDS")
-    )
+    retry_backoff_max_seconds: float = Field(30.0, ge=0, validation_alias=AliasChoices("ETL_RETRY_BACKOFF_MAX_SECONDS"))
 
     spill_dir: Path | None = Field(None, validation_alias=AliasChoices("ETL_SPILL_DIR"))
     join_memory_mb: int = Field(256, ge=1, validation_alias=AliasChoices("ETL_JOIN_MEMORY_MB"))

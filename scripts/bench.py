@@ -158,7 +158,10 @@ def channel_hop_cost() -> dict[str, float]:
 
 
 def print_table(results: list[Result]) -> None:
-    head = f"{'workload':<22}{'strategy':<9}{'rows':>10}{'engine r/s':>13}{'baseline r/s':>14}{'ratio':>8}{'RSS MB':>9}{'base MB':>9}  target"
+    head = (
+        f"{'workload':<22}{'strategy':<9}{'rows':>10}{'engine r/s':>13}{'baseline r/s':>14}"
+        f"{'ratio':>8}{'RSS MB':>9}{'base MB':>9}  target"
+    )
     print(head)
     print("-" * len(head))
     for r in results:

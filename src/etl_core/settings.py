@@ -155,7 +155,7 @@ def load_settings(**overrides: Any) -> Settings:
     """Read settings; a bad value raises SettingsError naming the setting (never echoing a secret)."""
     env_file = os.environ.get("ETL_ENV_FILE", ".env")
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

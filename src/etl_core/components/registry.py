@@ -32,6 +32,8 @@ ERROR_SCHEMA = Schema(
 
 # derive(options, in_schemas, out_ports) -> {out_port: schema} for the ports the type can derive
 SchemaDeriver = Callable[[Any, Mapping[str, Schema | None], Sequence[str]], dict[str, Schema]]
+# check(options, in_ports, out_ports) -> [(option path, message)]: option references to ports that do not exist
+PortChecker = Callable[[Any, Sequence[str], Sequence[str]], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class ComponentType:
     accepts_any_input: bool = False
     test_only: bool = False
     icon: str = "box"
+    check_ports: PortChecker | None = None
 
     @property
     def is_source(self) -> bool:
@@ -125,6 +128,7 @@ def register(
     accepts_any_input: bool = False,
     test_only: bool = False,
     icon: str = "box",
+    check_ports: PortChecker | None = None,
     registry: Registry | None = None,
 ) -> Callable[[ComponentFn], ComponentFn]:
     """Register a component coroutine under `name` (see module docstring)."""
@@ -147,6 +151,7 @@ def register(
                 accepts_any_input=accepts_any_input,
                 test_only=test_only,
                 icon=icon,
+                check_ports=check_ports,
             )
         )
         return fn

@@ -111,6 +111,9 @@ class _Planner:
                     continue
                 multiplicity = port.fanin if key == "extra_input_ports" else port.fanout
                 fixed[port.name] = PortDef(port.name, port.required, multiplicity)
+        if spec.check_ports is not None and options is not None:
+            for path, message in spec.check_ports(options, list(inputs), list(outputs)):
+                self.issue(f"{where}.{path}", message, comp.name)
         outputs[ERROR_PORT] = PortDef(ERROR_PORT)
         self.ports[comp.name] = _Ports(inputs, outputs)
         self.nodes[comp.name] = PlanNode(
@@ -127,11 +130,11 @@ class _Planner:
             ("out_port_schemas", comp.out_port_schemas, outputs),
             ("in_port_schemas", comp.in_port_schemas, inputs),
         ):
-            for port in declared:
-                if port not in ports:
+            for declared_port in declared:
+                if declared_port not in ports:
                     self.issue(
-                        f"{where}.{side}.{port}",
-                        f"{spec.name} has no port {port!r} (ports: {', '.join(ports) or 'none'})",
+                        f"{where}.{side}.{declared_port}",
+                        f"{spec.name} has no port {declared_port!r} (ports: {', '.join(ports) or 'none'})",
                         comp.name,
                     )
 

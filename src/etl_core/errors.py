@@ -6,7 +6,9 @@
     ├── ComponentError              a component failed while running; carries component name and stage
     │   ├── RecordError             one record could not be processed and no `error` port is wired
     │   └── TransientError          network, deadlock, serialization: worth retrying
-    └── ExecutionError              an attempt or execution failed; wraps the ComponentError that caused it
+    ├── ExecutionError              an attempt or execution failed; wraps the ComponentError that caused it
+    ├── NotFoundError               a stored thing (job, execution, schedule, context) does not exist
+    └── ConflictError               a request clashes with the current state (already running, in use)
 
 Messages name the step and the bad value. Secrets never appear in any message.
 """
@@ -121,3 +123,23 @@ class ExecutionCancelled(ExecutionError):
     """An execution was cancelled on request."""
 
     code = "EXECUTION_CANCELLED"
+
+
+class NotFoundError(EtlError):
+    """A stored thing does not exist. `code` names what (JOB_NOT_FOUND...), `context` carries the id."""
+
+    def __init__(self, code: str, message: str, **context: Any) -> None:
+        self.code = code
+        self.message = message
+        self.context = context
+        super().__init__(message)
+
+
+class ConflictError(EtlError):
+    """A request clashes with the current state: a job already running, a thing still in use."""
+
+    def __init__(self, code: str, message: str, **context: Any) -> None:
+        self.code = code
+        self.message = message
+        self.context = context
+        super().__init__(message)

@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 
 from etl_core import __version__
+from etl_core.cli.client import register_client_commands
 from etl_core.config.loader import load_job_file
 from etl_core.errors import ConfigError, SettingsError
 from etl_core.observability.logging import configure_logging
@@ -29,6 +30,7 @@ from etl_core.runtime.tuning import tune_gc
 from etl_core.settings import Settings, load_settings
 
 app = typer.Typer(help="etl-core: run JSON-described ETL jobs.", no_args_is_help=True, add_completion=False)
+register_client_commands(app)
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 

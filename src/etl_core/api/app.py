@@ -19,14 +19,16 @@ import etl_core.components  # noqa: F401 - registers the built-in component type
 from etl_core import __version__
 from etl_core.api.cors import install_cors
 from etl_core.api.errors import register_error_handlers
-from etl_core.api.routes import auth, configs, contexts, executions, jobs, system
+from etl_core.api.routes import auth, configs, contexts, executions, jobs, schedules, system
 from etl_core.api.security import install_auth
 from etl_core.api.state import STATE_KEY, ServerState
 from etl_core.auth.scopes import ALL_SCOPES
 from etl_core.auth.service import AuthService
 from etl_core.auth.throttle import FailureThrottle
+from etl_core.connectors.pools import POOLS
 from etl_core.observability.logging import configure_logging
 from etl_core.params.secrets import SecretStore, secret_store_from_settings
+from etl_core.scheduling import SchedulerService
 from etl_core.services.contexts import StoreContextSource
 from etl_core.services.executions import ExecutionService
 from etl_core.services.metrics import ServerMetrics
@@ -98,6 +100,7 @@ def create_app(
         auth=auth_service,
         executions=service,
         metrics=metrics,
+        scheduler=SchedulerService(store, service, metrics=metrics, sync_interval=settings.schedules_sync_interval),
         events_interval=events_interval,
     )
 
@@ -109,7 +112,7 @@ def create_app(
     install_cors(app, settings.cors_allow_origins)
     install_auth(app)
     register_error_handlers(app)
-    for blueprint in (auth.bp, jobs.bp, executions.bp, contexts.bp, configs.bp, system.bp):
+    for blueprint in (auth.bp, jobs.bp, executions.bp, schedules.bp, contexts.bp, configs.bp, system.bp):
         app.register_blueprint(blueprint)
 
     @app.before_serving
@@ -127,6 +130,7 @@ def create_app(
                 await server.scheduler.stop()
             await server.executions.shutdown(settings.shutdown_grace_seconds)
         finally:
+            await POOLS.close_all()
             await server.store.close()
         log.info("server_stopped")
 

@@ -1,4 +1,4 @@
-"""`etl serve` and the commands that talk to a running server: `etl jobs|executions|contexts ...`.
+"""`etl serve` and the commands that talk to a running server: `etl jobs|executions|schedules|contexts ...`.
 
 The client commands reach the server at `ETL_API_URL` (or `--url`) and get a token themselves with the configured
 client credentials (`ETL_AUTH_CLIENT_ID`, `ETL_AUTH_CLIENT_SECRET`). They print readable tables, or the server's
@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etl_core.errors import SettingsError
+from etl_core.runtime.tuning import tune_gc
 from etl_core.settings import Settings, load_settings
 
 EXIT_REFUSED, EXIT_INPUT, EXIT_UNREACHABLE = 1, 2, 3
@@ -204,6 +205,7 @@ JSON_OPTION = typer.Option(False, "--json", help="print the server's JSON")
 jobs_app = typer.Typer(help="Jobs stored on the server.", no_args_is_help=True, callback=_url_option)
 executions_app = typer.Typer(help="Executions on the server.", no_args_is_help=True, callback=_url_option)
 contexts_app = typer.Typer(help="Contexts and credentials on the server.", no_args_is_help=True, callback=_url_option)
+schedules_app = typer.Typer(help="Schedules on the server.", no_args_is_help=True, callback=_url_option)
 
 
 # -- jobs -------------------------------------------------------------------------------------------
@@ -499,6 +501,187 @@ def contexts_delete(ctx: typer.Context, provider_id: str) -> None:
     err.print(f"[green]{provider_id} deleted[/green]", highlight=False)
 
 
+# -- schedules --------------------------------------------------------------------------------------
+ARG_OPTION = typer.Option(
+    None, "--arg", "-a", help="a trigger argument KEY=VALUE, repeated (--arg minutes=15 --arg timezone=Europe/Berlin)"
+)
+
+
+def _trigger_args(items: list[str]) -> dict[str, Any]:
+    """`["minutes=15", "day_of_week=mon-fri"]` -> `{"minutes": 15, "day_of_week": "mon-fri"}` (JSON, else text)."""
+    args: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            err.print(f"[red]expected KEY=VALUE, got {item!r}[/red]", highlight=False)
+            raise typer.Exit(EXIT_INPUT)
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        args[key.strip()] = value
+    return args
+
+
+def _schedule_body(
+    schedule_file: Path | None,
+    *,
+    name: str | None,
+    job_id: str | None,
+    trigger_type: str | None,
+    args: list[str] | None,
+    environment: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if schedule_file is not None:
+        doc = _read_json(schedule_file)
+        if not isinstance(doc, dict):
+            err.print(f"[red]{schedule_file}: a schedule is a JSON object[/red]", highlight=False)
+            raise typer.Exit(EXIT_INPUT)
+        body.update(doc)
+    given = {"name": name, "job_id": job_id, "trigger_type": trigger_type, "environment": environment}
+    body.update({k: v for k, v in given.items() if v is not None})
+    if environment is not None:
+        body["environment"] = environment.upper()
+    if args:
+        body["trigger_args"] = _trigger_args(args)
+    return body
+
+
+def _trigger_text(schedule: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={v}" for k, v in (schedule.get("trigger_args") or {}).items())
+    return f"{schedule['trigger_type']}({args})"
+
+
+def _schedule_rows(schedules: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [s["id"], s["name"], s["job_id"], s["environment"], _trigger_text(s), s["state"], s.get("next_run_time")]
+        for s in schedules
+    ]
+
+
+_SCHEDULE_COLUMNS = ["id", "name", "job", "env", "trigger", "state", "next run (UTC)"]
+
+
+def _show_schedule(schedule: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(schedule)
+        return
+    _table("schedule", _SCHEDULE_COLUMNS, _schedule_rows([schedule]))
+    if schedule.get("error"):
+        err.print(f"[red]{schedule['error']}[/red]", highlight=False)
+
+
+@schedules_app.command("list")
+def schedules_list(
+    ctx: typer.Context, job_id: str = typer.Option(None, "--job-id"), as_json: bool = JSON_OPTION
+) -> None:
+    """List the schedules with their state and next run time."""
+    schedules = _run(ctx, lambda c: c.call("GET", "/schedules/", query={"job_id": job_id}))
+    if as_json:
+        _print_json(schedules)
+        return
+    _table("schedules", _SCHEDULE_COLUMNS, _schedule_rows(schedules))
+
+
+@schedules_app.command("get")
+def schedules_get(ctx: typer.Context, schedule_id: str, as_json: bool = JSON_OPTION) -> None:
+    """Show a schedule, its state and its next run time."""
+    _show_schedule(_run(ctx, lambda c: c.call("GET", f"/schedules/{schedule_id}")), as_json)
+
+
+@schedules_app.command("create")
+def schedules_create(
+    ctx: typer.Context,
+    name: str = typer.Option(None, "--name", help="a name for people"),
+    job_id: str = typer.Option(None, "--job-id", help="the stored job to start"),
+    trigger_type: str = typer.Option(None, "--type", "-t", help="interval, cron or date"),
+    args: list[str] = ARG_OPTION,
+    environment: str = typer.Option(None, "--env", "-e", help="DEV, TEST or PROD (default: the server's)"),
+    paused: bool = typer.Option(False, "--paused", help="store it paused"),
+    schedule_file: Annotated[
+        Path | None, typer.Option("--file", help="a JSON schedule; the options above override it")
+    ] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a schedule, e.g. `--name nightly --job-id ID --type cron --arg hour=3 --arg minute=0`."""
+    body = _schedule_body(
+        schedule_file, name=name, job_id=job_id, trigger_type=trigger_type, args=args, environment=environment
+    )
+    if paused:
+        body["paused"] = True
+    created = _run(ctx, lambda c: c.call("POST", "/schedules/", body))
+    if as_json:
+        _print_json(created)
+        return
+    out.print(created["id"])
+    err.print(f"next run: {created.get('next_run_time') or created['state']}", highlight=False)
+
+
+@schedules_app.command("update")
+def schedules_update(
+    ctx: typer.Context,
+    schedule_id: str,
+    name: str = typer.Option(None, "--name"),
+    job_id: str = typer.Option(None, "--job-id"),
+    trigger_type: str = typer.Option(None, "--type", "-t", help="interval, cron or date"),
+    args: list[str] = ARG_OPTION,
+    environment: str = typer.Option(None, "--env", "-e"),
+    schedule_file: Annotated[Path | None, typer.Option("--file", help="a JSON object of the fields to change")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Change the given fields of a schedule; `--arg` replaces all its trigger arguments."""
+    body = _schedule_body(
+        schedule_file, name=name, job_id=job_id, trigger_type=trigger_type, args=args, environment=environment
+    )
+    if not body:
+        err.print("[red]nothing to change: give --name, --job-id, --type, --arg, --env or --file[/red]")
+        raise typer.Exit(EXIT_INPUT)
+    _show_schedule(_run(ctx, lambda c: c.call("PUT", f"/schedules/{schedule_id}", body)), as_json)
+
+
+@schedules_app.command("delete")
+def schedules_delete(ctx: typer.Context, schedule_id: str) -> None:
+    """Delete a schedule (its executions stay in the history)."""
+    _run(ctx, lambda c: c.call("DELETE", f"/schedules/{schedule_id}"))
+    err.print(f"[green]schedule {schedule_id} deleted[/green]", highlight=False)
+
+
+@schedules_app.command("pause")
+def schedules_pause(ctx: typer.Context, schedule_id: str, as_json: bool = JSON_OPTION) -> None:
+    """Stop firing a schedule until it is resumed."""
+    _show_schedule(_run(ctx, lambda c: c.call("POST", f"/schedules/{schedule_id}/pause")), as_json)
+
+
+@schedules_app.command("resume")
+def schedules_resume(ctx: typer.Context, schedule_id: str, as_json: bool = JSON_OPTION) -> None:
+    """Fire a paused schedule again from its next due time on."""
+    _show_schedule(_run(ctx, lambda c: c.call("POST", f"/schedules/{schedule_id}/resume")), as_json)
+
+
+@schedules_app.command("run-now")
+def schedules_run_now(
+    ctx: typer.Context,
+    schedule_id: str,
+    follow: bool = typer.Option(False, "--follow", "-f", help="follow progress until it ends"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Start a schedule's job now; prints the execution id."""
+    started = _run(ctx, lambda c: c.call("POST", f"/schedules/{schedule_id}/run-now"))
+    if not follow:
+        if as_json:
+            _print_json(started)
+        else:
+            out.print(started["execution_id"])
+        return
+    err.print(f"execution {started['execution_id']} started", highlight=False)
+    final = _follow(ctx, started["execution_id"])
+    if as_json:
+        _print_json(final)
+    status = (final.get("execution") or {}).get("status")
+    raise typer.Exit(0 if status == "SUCCESS" else EXIT_REFUSED)
+
+
 # -- serve ------------------------------------------------------------------------------------------
 def hypercorn_config(settings: Settings, host: str | None = None, port: int | None = None) -> Any:
     from hypercorn.config import Config
@@ -544,12 +727,14 @@ def serve(
         raise typer.Exit(EXIT_INPUT) from None
     config = hypercorn_config(settings, host, port)
     err.print(f"etl-core serving on http://{config.bind[0]} (docs at /docs)", highlight=False)
+    tune_gc()
     asyncio.run(serve_app(app, config))
 
 
 def register_client_commands(app: typer.Typer) -> None:
-    """Mount `serve`, `jobs`, `executions` and `contexts` on the main `etl` app."""
+    """Mount `serve`, `jobs`, `executions`, `schedules` and `contexts` on the main `etl` app."""
     app.command("serve")(serve)
     app.add_typer(jobs_app, name="jobs")
     app.add_typer(executions_app, name="executions")
+    app.add_typer(schedules_app, name="schedules")
     app.add_typer(contexts_app, name="contexts")

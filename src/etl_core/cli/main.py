@@ -23,6 +23,7 @@ from etl_core.cli.client import register_client_commands
 from etl_core.config.loader import load_job_file
 from etl_core.errors import ConfigError, SettingsError
 from etl_core.observability.logging import configure_logging
+from etl_core.params.resolver import ParameterResolver
 from etl_core.runtime.executor import JobExecutor
 from etl_core.runtime.local import plan, run_options
 from etl_core.runtime.state import ExecutionState
@@ -142,7 +143,15 @@ def run(
     if env not in ("DEV", "TEST", "PROD"):
         err.print(f"[red]--env must be DEV, TEST or PROD, got {environment!r}[/red]")
         raise typer.Exit(EXIT_INVALID)
-    executor = JobExecutor(planned, run_options(settings), environment=env)
+    resolver = ParameterResolver(None)
+    try:
+        anyio.run(resolver.prepare, planned, env)
+    except ConfigError as exc:
+        _print_issues(exc, str(job_file))
+        raise typer.Exit(EXIT_INVALID) from None
+    options = run_options(settings)
+    options.resolve_options = resolver
+    executor = JobExecutor(planned, options, environment=env)
     tune_gc()
     state = anyio.run(_run, executor, live)
     if as_json:

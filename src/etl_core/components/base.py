@@ -117,7 +117,13 @@ class ComponentContext(Generic[OptionsT]):
         return self.resolve_path(value)
 
     async def commit_point(self) -> None:
-        """Wait until every component of the attempt has done its work; only then make output visible."""
+        """Wait until every component of the attempt has done its work; only then make output visible.
+
+        The component's output ports are closed first: whatever waits downstream (a dead-letter writer on the
+        `error` port, a consumer of a writer's pass-through `out`) must see the end of its input to finish too.
+        """
+        for port in self.outputs.values():
+            await port.aclose()
         if self.commit_barrier is not None:
             await self.commit_barrier()
 

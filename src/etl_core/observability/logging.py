@@ -12,23 +12,44 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|signing[_-]?key|authorization|credential", re.I)
+from etl_core.params.redaction import mask_dsn
+
+# a key names a secret when one of its words (split at `_`, `-` or `.`) is one of these; whole words only, so
+# that counters like `passed` or `tokens_issued` stay readable (and bare `pass` is the filter's port, not a secret)
+SECRET_KEYS = re.compile(
+    r"(?:^|[_.\-])(?:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|signing[_-]?key|private[_-]?key"
+    r"|authorization|credentials?|cookie)(?:$|[_.\-])",
+    re.I,
+)
 MASK = "***"
 
 _exec_files: dict[str, IO[str]] = {}
 _exec_lock = threading.Lock()
 
 
+def _masked(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if SECRET_KEYS.search(key):
+        return MASK
+    if isinstance(value, str):
+        return mask_dsn(value) if "@" in value or "=" in value or ":" in value else value
+    if isinstance(value, dict):
+        return {k: _masked(str(k), v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked("", v) for v in value]
+    return value
+
+
 def mask_secrets(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-    """Replace the value of any key that names a secret."""
+    """Mask the value of any key that names a secret (nested ones too) and passwords inside URLs and DSNs."""
     for key in list(event):
-        if key != "event" and SECRET_KEYS.search(key) and event[key] is not None:
-            event[key] = MASK
+        event[key] = _masked("" if key == "event" else key, event[key])
     return event
 
 
@@ -69,14 +90,39 @@ def copy_to_execution_file(_: WrappedLogger, __: str, event: EventDict) -> Event
 
 
 _configured: dict[str, Any] = {}
+_LEVELS = logging.getLevelNamesMapping()
 
 
-def configure_logging(fmt: str = "auto", level: str = "INFO", stream: IO[str] | None = None) -> None:
-    """Configure structlog once per process (calling again with other values reconfigures)."""
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # sys.stderr as it is now, not as it was at configuration time: a test runner or a CLI harness may have
+    # swapped (and since closed) the stream that was current when logging was configured
+    return structlog.PrintLogger(sys.stderr)
+
+
+def _console_filter(minimum: int) -> structlog.typing.Processor:
+    """Drop events below `minimum` from the console only (after they went to the execution's file)."""
+
+    def drop_below(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+        if _LEVELS.get(str(event.get("level", "")).upper(), 0) < minimum:
+            raise structlog.DropEvent
+        return event
+
+    return drop_below
+
+
+def configure_logging(
+    fmt: str = "auto", level: str = "INFO", stream: TextIO | None = None, *, console_level: str | None = None
+) -> None:
+    """Configure structlog for the process (calling again with other values reconfigures).
+
+    `level` filters every event; `console_level`, when higher, hides more from the console while execution log
+    files still get every event at `level` (the CLI shows a live table instead of info events). Without a
+    `stream` events go to whatever `sys.stderr` is when they are logged.
+    """
     out = stream or sys.stderr
     if fmt == "auto":
         fmt = "console" if out.isatty() else "json"
-    key = {"fmt": fmt, "level": level, "stream": id(out)}
+    key = {"fmt": fmt, "level": level, "stream": id(stream) if stream is not None else None, "console": console_level}
     if _configured == key:
         return
     renderer: Any = (
@@ -84,18 +130,24 @@ def configure_logging(fmt: str = "auto", level: str = "INFO", stream: IO[str] | 
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
+    minimum = _LEVELS.get(level.upper(), logging.INFO)
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # exception text may quote a DSN: render it before masking
+        structlog.processors.format_exc_info,
+        mask_secrets,
+        copy_to_execution_file,
+    ]
+    console_minimum = _LEVELS.get(console_level.upper(), minimum) if console_level else minimum
+    if console_minimum > minimum:
+        processors.append(_console_filter(console_minimum))
+    processors.append(renderer)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_secrets,
-            structlog.processors.format_exc_info,
-            copy_to_execution_file,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping().get(level.upper(), 20)),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(minimum),
+        logger_factory=structlog.PrintLoggerFactory(stream) if stream is not None else _stderr_logger,
         cache_logger_on_first_use=False,
     )
     _configured.clear()

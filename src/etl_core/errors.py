@@ -83,6 +83,8 @@ class RecordError(ComponentError):
     """One record could not be processed (bad value, unparseable line, rejected row)."""
 
     code = "RECORD_ERROR"
+    # the same input fails the same way on every attempt: retrying a bad record only repeats the failure
+    retryable = False
 
     def __init__(
         self,

@@ -1,21 +1,26 @@
 """Small helpers that keep component and job tests to a few lines.
 
-    job = make_job(list_source("src", [{"n": 1}], schema=fields(n="integer")),
-                   component("keep", "filter", rule={...}, schema=fields(n="integer")),
-                   list_sink("out", schema=fields(n="integer")))
-    run = await run_job(job, data_dir=tmp_path)
-    assert run.records("out") == [{"n": 1}]
+job = make_job(list_source("src", [{"n": 1}], schema=fields(n="integer")),
+               component("keep", "filter", rule={...}, schema=fields(n="integer")),
+               list_sink("out", schema=fields(n="integer")))
+run = await run_job(job, data_dir=tmp_path)
+assert run.records("out") == [{"n": 1}]
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from etl_core.config.loader import parse_job
 from etl_core.config.models import JobConfig
 from etl_core.graph.planner import PlanOptions, plan_job
+from etl_core.observability.metrics import ComponentMetrics
 from etl_core.runtime.executor import JobExecutor, RunOptions
 from etl_core.runtime.state import ExecutionState
 
@@ -61,7 +66,7 @@ def make_job(*components: Json, chain: bool = True, strategy: str = "bulk", **jo
     """A job document; with `chain`, each component's `out` (or first port) feeds the next one."""
     comps = [dict(c) for c in components]
     if chain:
-        for a, b in zip(comps, comps[1:], strict=False):
+        for a, b in itertools.pairwise(comps):
             if "routes" not in a:
                 port = "pass" if a["comp_type"] == "filter" else "out"
                 route(a, port, b["name"])
@@ -119,3 +124,34 @@ async def run_job(
         executor_hook(executor)
     state = await executor.run()
     return JobRun(state, resources.get("collected", {}))
+
+
+async def wait_until(predicate: Callable[[], bool], *, within_s: float = 10.0) -> None:
+    """Poll `predicate` until it holds; a run that never gets there fails with TimeoutError instead of hanging."""
+    with anyio.fail_after(within_s):
+        while not predicate():  # noqa: ASYNC110 - live metrics are plain state that no event signals
+            await anyio.sleep(0.002)
+
+
+async def live_metrics(executor: JobExecutor, name: str) -> ComponentMetrics:
+    """The named component's metrics in the attempt running now (waits until an attempt has started)."""
+    await wait_until(lambda: executor.state.current is not None)
+    attempt = executor.state.current
+    assert attempt is not None
+    return attempt.components[name]
+
+
+async def run_watched(job: Json | JobConfig, watch: Callable[[JobExecutor], Awaitable[None]], **kw: Any) -> JobRun:
+    """`run_job` with `watch(executor)` running beside it (to look at live metrics, or to cancel the run)."""
+    grabbed: list[JobExecutor] = []
+    result: list[JobRun] = []
+
+    async def runner() -> None:
+        result.append(await run_job(job, executor_hook=grabbed.append, **kw))
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(runner)
+            await wait_until(lambda: bool(grabbed))
+            await watch(grabbed[0])
+    return result[0]

@@ -120,5 +120,7 @@ class OutPort:
         await self.aclose()
 
 
-def new_stream(capacity: int = DEFAULT_CAPACITY) -> tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]]:
+def new_stream(
+    capacity: int = DEFAULT_CAPACITY,
+) -> tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]]:
     return anyio.create_memory_object_stream[Batch](capacity)

@@ -40,9 +40,6 @@ OptionsResolver = Callable[[PlanNode, str], Any]
 _CONSEQUENCES = (anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
-
-
-
 @dataclass(slots=True)
 class RunOptions:
     """How the runtime runs a plan (from settings, or set by hand in tests)."""
@@ -86,6 +83,12 @@ def _describe(name: str, exc: BaseException) -> str:
     return f"component {name!r}: {type(exc).__name__}: {text}"
 
 
+def _fed_by_data(plan: Plan, name: str) -> bool:
+    """A sink that receives records (not only dead letters from `error` ports) counts towards rows written."""
+    incoming = plan.edges_into(name)
+    return not incoming or any(e.out_port != "error" for e in incoming)
+
+
 def _retryable(exc: BaseException | None) -> bool:
     if exc is None:
         return True
@@ -119,7 +122,7 @@ class JobExecutor:
             environment=environment,
             max_attempts=plan.job.num_of_retries + 1,
             source_names=tuple(n.name for n in plan.sources),
-            sink_names=tuple(n.name for n in plan.sinks),
+            sink_names=tuple(n.name for n in plan.sinks if _fed_by_data(plan, n.name)),
         )
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
@@ -147,12 +150,19 @@ class JobExecutor:
         }
         etl_logging.ensure_configured()
         file_sink = None
+        file_problem = None
         if job.file_logging and self.options.log_dir is not None:
-            file_sink = etl_logging.open_execution_log(self.options.log_dir, job.name, state.execution_id)
+            try:
+                file_sink = etl_logging.open_execution_log(self.options.log_dir, job.name, state.execution_id)
+            except OSError as exc:
+                # the data matters more than its log file: run anyway, and say so in the log that does work
+                file_problem = f"{type(exc).__name__}: {exc}"
         try:
             with structlog.contextvars.bound_contextvars(**ids):
                 state.status = RUNNING
                 state.started_at = time.time()
+                if file_problem is not None:
+                    log.warning("execution_log_unavailable", log_dir=str(self.options.log_dir), error=file_problem)
                 log.info("execution_started", strategy=job.strategy_type, max_attempts=state.max_attempts)
                 await self._emit("execution_started")
                 with anyio.CancelScope() as scope:
@@ -240,9 +250,7 @@ class JobExecutor:
             for node in self.plan.nodes.values():
                 tg.start_soon(self._run_component, node, contexts[node.name], barrier, failures)
 
-    def _finish_attempt(
-        self, attempt: AttemptState, failures: list[tuple[str, BaseException]]
-    ) -> BaseException | None:
+    def _finish_attempt(self, attempt: AttemptState, failures: list[tuple[str, BaseException]]) -> BaseException | None:
         root = self._settle(attempt, failures)
         attempt.finished_at = time.time()
         if attempt.status == FAILED:

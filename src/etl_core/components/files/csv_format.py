@@ -1,8 +1,10 @@
 """CSV reading and writing as plain synchronous objects, run by the components in a worker thread.
 
 Reading goes by chunks of bytes (1 MiB in bulk, 64 KiB in row mode): a chunk is decoded incrementally and cut
-at the last line break that lies outside quotes (an even number of quote characters before it), so a quoted
-field with embedded newlines is never split. Rows are parsed with `csv.reader` and typed one column at a time.
+at the last line break that lies outside quotes, so a quoted field with embedded newlines is never split. The cut
+is first guessed from quote parity (an even number of quote characters before it: exact for RFC 4180 files) and
+verified by the parse itself; a stray quote inside an unquoted field (`12" pipe`) breaks parity, and then the
+boundary is found exactly by letting `csv.reader` walk the lines. Rows are typed one column at a time.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from etl_core.config.schema import FieldDef, Schema
 from etl_core.components.support.nesting import flat_columns, flatten, get_path, split_path, to_flat_value, unflatten
 from etl_core.components.support.values import convert_text_column
+from etl_core.config.schema import FieldDef, Schema
 from etl_core.errors import ComponentError
 
 BULK_CHUNK = 1 << 20
@@ -73,6 +75,13 @@ class CsvBatchReader:
         self._lines: list[int] = []
         self._header: list[str] | None = None
         self._layout: _Layout | None = None
+        # a line no record can end with: parsed after a chunk, it comes back as its own row only when the
+        # chunk's last record was complete (otherwise an open quoted field swallows it)
+        mark = next(c for c in "\x00\x01\x02" if c not in (dialect.separator, dialect.quotechar))
+        self._sentinel_row = [mark * 8]
+        self._sentinel = mark * 8 + "\n"
+        self._exact_base = max(2 * chunk_size, 1 << 16)
+        self._exact_after = self._exact_base
 
     def close(self) -> None:
         self._fh.close()
@@ -122,34 +131,72 @@ class CsvBatchReader:
             self._parse(buf)
             return
         cut = self._safe_cut(buf)
+        if cut == 0 and len(buf) > self._exact_after:
+            # parity found no boundary in a lot of text: a stray quote, or one huge quoted field
+            cut = self._exact_cut(buf)
+            # a huge field is rescanned only after the buffer has doubled again (linear, not quadratic)
+            self._exact_after = self._exact_base if cut else 2 * len(buf)
+        if cut and not self._parse(buf[:cut], verify=True):
+            cut = self._exact_cut(buf)
+            self._parse(buf[:cut])
         self._carry = buf[cut:]
-        self._parse(buf[:cut])
 
     def _safe_cut(self, buf: str) -> int:
-        """Index just after the last newline that ends a record (outside quotes), or 0."""
+        """Index just after the last newline with an even number of quotes before it, or 0 (a fast guess)."""
         q = self.dialect.quotechar
         end = len(buf)
+        quotes = buf.count(q)  # quotes in buf[:end], kept up to date while walking back
         while True:
             nl = buf.rfind("\n", 0, end)
             if nl < 0:
                 return 0
-            if buf.count(q, 0, nl) % 2 == 0:
+            quotes -= buf.count(q, nl, end)
+            if quotes % 2 == 0:
                 return nl + 1
             end = nl
 
-    def _parse(self, text: str) -> None:
+    def _exact_cut(self, buf: str) -> int:
+        """Index just after the last complete record that ends with a newline, or 0 (slow: a step per line)."""
+        pos = 0
+        exhausted = False
+
+        def lines() -> Iterator[str]:
+            nonlocal pos, exhausted
+            for line in io.StringIO(buf, newline=""):
+                pos += len(line)
+                yield line
+            exhausted = True
+
+        reader = csv.reader(lines(), delimiter=self.dialect.separator, quotechar=self.dialect.quotechar, strict=False)
+        cut = 0
+        for _row in reader:
+            if exhausted:  # the reader asked for more lines in the middle of this record: it is cut off
+                break
+            if buf[pos - 1] == "\n":
+                cut = pos
+        return cut
+
+    def _parse(self, text: str, *, verify: bool = False) -> bool:
+        """Parse complete records. With `verify`, first check that `text` ends with a complete record and
+        return False, consuming nothing, when it does not."""
         if not text:
-            return
+            return True
         reader = csv.reader(
-            io.StringIO(text, newline=""),
+            io.StringIO(text + self._sentinel if verify else text, newline=""),
             delimiter=self.dialect.separator,
             quotechar=self.dialect.quotechar,
             strict=False,
         )
-        base = self._line
         rows = list(reader)
-        self._line = base + reader.line_num
-        if reader.line_num == len(rows) and all(rows):
+        line_num = reader.line_num
+        if verify:
+            if not rows or rows[-1] != self._sentinel_row:
+                return False
+            rows.pop()
+            line_num -= 1
+        base = self._line
+        self._line = base + line_num
+        if line_num == len(rows) and all(rows):
             # the common case: one line per record, no blank lines, so line numbers follow from positions
             lines: list[int] = list(range(base + 1, base + 1 + len(rows)))
         else:
@@ -161,6 +208,7 @@ class CsvBatchReader:
         self._lines.extend(lines)
         if self._header is None and not self.dialect.header and self._rows:
             self._set_header(None, 0)
+        return True
 
     def _parse_tracking_lines(self, text: str, base: int) -> tuple[list[list[str]], list[int]]:
         """Slow path for chunks with multi-line records or blank lines: the start line of every record."""
@@ -184,10 +232,7 @@ class CsvBatchReader:
     def _set_header(self, row: list[str] | None, line: int) -> None:
         if row is None:
             width = len(self._rows[0])
-            if self.schema is not None:
-                names = flat_columns(self.schema)
-            else:
-                names = [f"column_{i + 1}" for i in range(width)]
+            names = flat_columns(self.schema) if self.schema is not None else [f"column_{i + 1}" for i in range(width)]
         else:
             names = [name.strip() for name in row]
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -217,7 +262,7 @@ class _Layout:
             if path in index:
                 self.columns.append((index[path], path, f))
                 continue
-            parts = [n for n in header if n.startswith(path + "[") or n.startswith(path + ".")]
+            parts = [n for n in header if n.startswith((path + "[", path + "."))]
             if not parts:
                 missing.append(path)
                 continue

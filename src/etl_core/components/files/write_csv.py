@@ -58,6 +58,6 @@ async def write_csv(ctx: ComponentContext[WriteCsvOptions]) -> None:
                     ctx.metrics.bytes_written += await anyio.to_thread.run_sync(writer.write, batch)
                     if out.connected:
                         await out.send(batch)
-            await anyio.to_thread.run_sync(writer.finish)
+            ctx.metrics.bytes_written += await anyio.to_thread.run_sync(writer.finish)
         finally:
             fh.close()  # synchronous: must run even while the task is being cancelled

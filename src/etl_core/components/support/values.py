@@ -148,6 +148,12 @@ def is_null_text(value: Any) -> bool:
 
 
 _FAST: dict[str, Callable[[Any], Any]] = {"integer": int, "float": float}
+# the spellings a boolean column usually holds, looked up in C; anything else takes the careful path
+_BOOL_TEXT: dict[str, bool] = {
+    spelling: value
+    for word, value in (("true", True), ("false", False), ("t", True), ("f", False), ("yes", True), ("no", False))
+    for spelling in (word, word.upper(), word.capitalize())
+} | {"1": True, "0": False, "y": True, "n": False, "Y": True, "N": False}
 
 
 def convert_text_column(values: Sequence[str | None], f: FieldDef) -> tuple[list[Any], dict[int, str]]:
@@ -169,6 +175,11 @@ def convert_text_column(values: Sequence[str | None], f: FieldDef) -> tuple[list
             # int() and float() also take "1_000"; one C-level scan of the column rules that out
             if "_" not in "".join(values):  # type: ignore[arg-type]
                 return converted, {}
+    if kind == "boolean" and None not in values:
+        try:
+            return list(map(_BOOL_TEXT.__getitem__, values)), {}  # type: ignore[arg-type]
+        except KeyError:
+            pass
     conv = converter_for(f)
     out: list[Any] = []
     bad: dict[int, str] = {}

@@ -22,7 +22,7 @@ async def test_health_reports_store_scheduler_and_version(client: QuartClient, h
         "status": "ok",
         "version": __version__,
         "store": {"backend": "sqlite", "reachable": True},
-        "scheduler": {"configured": False, "running": False},
+        "scheduler": {"configured": True, "running": True},
         "executions": {"running": 0},
     }
 

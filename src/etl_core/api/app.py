@@ -28,6 +28,7 @@ from etl_core.auth.throttle import FailureThrottle
 from etl_core.connectors.pools import POOLS
 from etl_core.observability.logging import configure_logging
 from etl_core.params.secrets import SecretStore, secret_store_from_settings
+from etl_core.runtime.tuning import limit_worker_threads
 from etl_core.scheduling import SchedulerService
 from etl_core.services.contexts import StoreContextSource
 from etl_core.services.executions import ExecutionService
@@ -117,6 +118,7 @@ def create_app(
 
     @app.before_serving
     async def _start() -> None:
+        limit_worker_threads()
         await server.store.open()
         await server.executions.recover()
         if server.scheduler is not None:

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etl_core.errors import SettingsError
-from etl_core.runtime.tuning import tune_gc
+from etl_core.runtime.tuning import tune_for_serving
 from etl_core.settings import Settings, load_settings
 
 EXIT_REFUSED, EXIT_INPUT, EXIT_UNREACHABLE = 1, 2, 3
@@ -727,7 +727,7 @@ def serve(
         raise typer.Exit(EXIT_INPUT) from None
     config = hypercorn_config(settings, host, port)
     err.print(f"etl-core serving on http://{config.bind[0]} (docs at /docs)", highlight=False)
-    tune_gc()
+    tune_for_serving()
     asyncio.run(serve_app(app, config))
 
 

@@ -10,6 +10,8 @@ the process owners call this.
 from __future__ import annotations
 
 import gc
+import os
+import sys
 
 GEN0_THRESHOLD = 50_000
 
@@ -19,3 +21,28 @@ def tune_gc() -> None:
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GEN0_THRESHOLD, max(gen1, 20), max(gen2, 20))
+
+
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_for_serving() -> None:
+    """A server shares one interpreter between its event loop and the jobs' worker threads: hand the GIL over
+    every millisecond instead of every 5, so the loop answers requests promptly while jobs parse and write."""
+    tune_gc()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+def limit_worker_threads(tokens: int | None = None) -> int:
+    """Cap the worker threads that jobs' blocking work (parsing, writing) may use at once on this event loop.
+
+    Every component hands its chunks to `anyio.to_thread`; with many executions running, dozens of threads
+    would take turns holding the GIL and the event loop would get one turn in dozens, so API requests would
+    wait seconds. With as many threads as cores the loop competes with a few threads only. Call from inside
+    the loop (the limiter belongs to it). Returns the number of tokens set.
+    """
+    import anyio.to_thread
+
+    count = tokens or max(2, os.cpu_count() or 2)
+    anyio.to_thread.current_default_thread_limiter().total_tokens = count
+    return count

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,8 +81,8 @@ def mariadb_dsn() -> str:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
+def data_dir(tmp_path: Path) -> Path:
     """A fresh data directory; relative file paths in jobs resolve against it."""
     d = tmp_path / "data"
     d.mkdir()
-    yield d
+    return d

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # no stubs shipped
+import asyncpg
 
 from etl_core.store.sql import Connection, Row, SqlStore, StoreError
 

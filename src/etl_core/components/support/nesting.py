@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any
 
 from etl_core.config.schema import FieldDef, Schema
@@ -60,7 +61,7 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 def set_path(target: dict[str, Any], parts: list[str | int], value: Any) -> None:
     node: Any = target
-    for part, nxt in zip(parts, parts[1:], strict=False):
+    for part, nxt in pairwise(parts):
         child = _child(node, part)
         if child is None:
             child = [] if isinstance(nxt, int) else {}

@@ -1,5 +1,14 @@
 """File components. Each import registers one type."""
 
-from etl_core.components.files import read_csv, write_csv
+from etl_core.components.files import (
+    read_csv,
+    read_excel,
+    read_json,
+    read_xml,
+    write_csv,
+    write_excel,
+    write_json,
+    write_xml,
+)
 
-__all__ = ["read_csv", "write_csv"]
+__all__ = ["read_csv", "read_excel", "read_json", "read_xml", "write_csv", "write_excel", "write_json", "write_xml"]

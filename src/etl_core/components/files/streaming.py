@@ -1,0 +1,209 @@
+"""The loops every format reader and writer component shares.
+
+Readers are synchronous batch readers (`next_batch()` -> `ParsedBatch | None`) driven from the event loop with
+one worker-thread hop per batch; writers are `FormatWriter`s (parts.py) fed one batch per hop, staged by
+`StagedFile` so the output appears only when the attempt commits. A filepath naming a directory reads every
+file of the format in it, in name order, or writes part files into it (parts.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+
+from etl_core.components.base import ComponentContext
+from etl_core.components.files.csv_format import ParsedBatch
+from etl_core.components.files.parts import (
+    FormatWriter,
+    PartFormat,
+    names_directory,
+    next_part_index,
+    part_name,
+)
+from etl_core.components.files.parts import publish_parts as _publish_parts
+from etl_core.components.support.files import StagedFile
+from etl_core.errors import ComponentError
+
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+class BatchReader(Protocol):
+    """A synchronous reader of one input: `next_batch` returns the next batch or None at the end."""
+
+    def next_batch(self) -> ParsedBatch | None: ...
+    def close(self) -> None: ...
+
+
+class InputFile:
+    """A file opened for reading as bytes, gunzipped when it starts with the gzip magic number (whatever its
+    name says). `offset` is the position in the file itself, for `bytes_read`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.gzipped = self._raw.peek(2)[:2] == GZIP_MAGIC
+        self._stream: io.BufferedIOBase = gzip.GzipFile(fileobj=self._raw, mode="rb") if self.gzipped else self._raw
+
+    @property
+    def offset(self) -> int:
+        return self._raw.tell()
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self._stream.read(size)
+        except GZIP_ERRORS as exc:
+            raise ComponentError(
+                f"file {str(self.path)!r} is not a valid gzip file: {exc or type(exc).__name__}", stage="read"
+            ) from None
+
+    def close(self) -> None:
+        if self._stream is not self._raw:
+            self._stream.close()
+        self._raw.close()
+
+
+class DirectoryReader:
+    """Reads the files of one format in a directory, one after the other, in name order."""
+
+    def __init__(self, paths: Sequence[Path], open_one: Callable[[Path], BatchReader]) -> None:
+        self._paths = list(paths)
+        self._open_one = open_one
+        self._current: BatchReader | None = None
+
+    def next_batch(self) -> ParsedBatch | None:
+        while True:
+            if self._current is None:
+                if not self._paths:
+                    return None
+                self._current = self._open_one(self._paths.pop(0))
+            batch = self._current.next_batch()
+            if batch is not None:
+                return batch
+            self._current.close()
+            self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+
+def directory_files(directory: Path, suffixes: Sequence[str]) -> list[Path]:
+    """The readable files of a directory with one of `suffixes` (lower case, with dots), by name; hidden
+    files (the staging files of writers in progress) are skipped."""
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(tuple(suffixes))
+    )
+
+
+async def run_reader(ctx: ComponentContext[Any], path: Path, open_reader: Callable[[], BatchReader]) -> None:
+    """Open a reader in a worker thread, then send its batches to `out` and its bad records to `error`."""
+    try:
+        reader = await anyio.to_thread.run_sync(open_reader)
+    except FileNotFoundError:
+        raise ComponentError(f"file {str(path)!r} does not exist", component=ctx.name, stage="open") from None
+    except OSError as exc:
+        raise ComponentError(
+            f"cannot open {str(path)!r}: {exc.strerror or exc}", component=ctx.name, stage="open"
+        ) from None
+    try:
+        async with ctx.output("out") as out:
+            while True:
+                batch = await anyio.to_thread.run_sync(reader.next_batch)
+                if batch is None:
+                    break
+                ctx.metrics.bytes_read += batch.bytes_read
+                if batch.errors:
+                    await ctx.record_errors(batch.errors)
+                if batch.records:
+                    await out.send(batch.records)
+    finally:
+        reader.close()
+
+
+def directory_reader(
+    path: Path, suffixes: Sequence[str], open_one: Callable[[Path], BatchReader]
+) -> Callable[[], BatchReader]:
+    """An opener for `run_reader`: one file, or every file of the format in a directory."""
+
+    def open_reader() -> BatchReader:
+        if path.is_dir():
+            return DirectoryReader(directory_files(path, suffixes), open_one)
+        return open_one(path)
+
+    return open_reader
+
+
+WriterFactory = Callable[[Path, bool], FormatWriter]
+
+
+async def run_writer(
+    ctx: ComponentContext[Any], filepath: str, open_writer: WriterFactory, *, parts: PartFormat, append: bool
+) -> None:
+    """Write every batch of `in` through a format writer into a staged output, forwarding the written records
+    to the optional `out` port. A directory target gets one part file written by `parts` (this engine runs
+    one partition): `part-00000` replacing the directory's parts in overwrite mode, the next free index in
+    append mode."""
+    part_suffix = parts.suffix
+    target = ctx.path(filepath)
+    directory = await anyio.to_thread.run_sync(names_directory, filepath, target)
+    path = target
+    created_dir = False
+    if directory:
+        created_dir = not await anyio.to_thread.run_sync(target.exists)
+        index = await anyio.to_thread.run_sync(next_part_index, target, part_suffix) if append else 0
+        path = target / part_name(index, part_suffix)
+        open_writer = _part_opener(parts)
+    append_file = append and not directory
+    try:
+        async with StagedFile(ctx, path, append=append_file) as staged:
+            writer = await anyio.to_thread.run_sync(open_writer, staged.path, append_file)
+            done = False
+            try:
+                async with ctx.input("in") as inbox, ctx.output("out") as out:
+                    async for batch in inbox:
+                        outcome = await anyio.to_thread.run_sync(writer.write, batch)
+                        ctx.metrics.bytes_written += outcome.bytes_written
+                        if outcome.errors:
+                            await ctx.record_errors(outcome.errors)
+                        if out.connected and outcome.written:
+                            await out.send(outcome.written)
+                errors = ctx.outputs.get("error")
+                if errors is not None:
+                    # the commit point waits for every component, the error port's receivers included
+                    await errors.aclose()
+                await anyio.to_thread.run_sync(writer.close)
+                done = True
+            finally:
+                if not done:
+                    writer.abort()  # synchronous: must run even while the task is being cancelled
+    except BaseException:
+        if created_dir:
+            _remove_if_empty(target)
+        raise
+    if directory and not append:
+        await anyio.to_thread.run_sync(_publish_parts, target, part_suffix, {path.name})
+
+
+def _part_opener(parts: PartFormat) -> WriterFactory:
+    def open_part(path: Path, append: bool) -> FormatWriter:
+        return parts.open(path, append=append)
+
+    return open_part
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        if not any(directory.iterdir()):
+            directory.rmdir()
+    except OSError:
+        pass  # something else lives there now: leave it

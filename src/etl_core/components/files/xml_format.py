@@ -1,0 +1,348 @@
+"""XML reading and writing as synchronous objects, run by the components in a worker thread.
+
+Reading feeds the file (read in big chunks, fed in 64 KiB slices) to the C `XMLParser`/`TreeBuilder` pair with
+no per-element events (they would halve the speed): the parser reports only the first start tag, which gives the
+root; after each slice, every element that is no longer the last child of its parent is complete, so complete
+`record_tag` elements are converted and removed from the tree. Memory holds one chunk and the record being
+parsed, never the file.
+
+A record is a `record_tag` element that is not inside another record, at any depth (namespaces ignored).
+Its child elements are fields: a plain element gives its text (an empty one null), an element with children
+or attributes gives an object, a repeated tag gives a list; attributes go under `@attrs`, and text mixed with
+child elements under `#text` (each piece stripped, joined by a space).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import re
+from collections import deque
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
+
+from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
+from etl_core.components.files.format_options import XML_NAME
+from etl_core.components.files.parts import PartFormat, WriteOutcome
+from etl_core.components.files.shaping import Nester, RecordShaper, text_of
+from etl_core.components.files.streaming import InputFile
+from etl_core.config.schema import Schema
+from etl_core.errors import ComponentError
+
+Record = dict[str, Any]
+FEED_SLICE = 1 << 16
+ATTRS = "@attrs"
+TEXT = "#text"
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2] if tag[:1] == "{" else tag
+
+
+# `el.keys()` rather than `el.attrib`: reading `attrib` makes the C element allocate and keep a dict, which
+# costs a tracked object per element (and garbage-collector time) just to learn there are no attributes.
+
+
+def element_object(el: Element) -> Record:
+    """An element as an object: `@attrs`, its child elements as fields, `#text`."""
+    out: Record = {}
+    if el.keys():
+        out[ATTRS] = {_local(k): v for k, v in el.items()}
+    pieces: list[str] | None = None
+    text = el.text
+    if text and not text.isspace():
+        pieces = [text.strip()]
+    for child in el:
+        tag = child.tag
+        if type(tag) is not str:
+            continue  # a comment or processing instruction
+        if tag[0] == "{":
+            tag = tag.rpartition("}")[2]
+        value = child.text if not len(child) and not child.keys() else element_object(child)
+        if tag in out:
+            prev = out[tag]
+            if type(prev) is list:
+                prev.append(value)
+            else:
+                out[tag] = [prev, value]
+        else:
+            out[tag] = value
+        tail = child.tail
+        if tail and not tail.isspace():
+            if pieces is None:
+                pieces = []
+            pieces.append(tail.strip())
+    if pieces:
+        # a leaf keeps its text exactly; text between child elements is layout plus words
+        out[TEXT] = text if not len(el) else " ".join(pieces)
+    return out
+
+
+class XmlBatchReader:
+    """Reads the records of an XML file into batches. Not thread-safe; one call at a time."""
+
+    def __init__(
+        self,
+        path: Path,
+        schema: Schema | None,
+        record_tag: str,
+        *,
+        batch_size: int,
+        chunk_size: int = BULK_CHUNK,
+        eager: bool = False,
+    ) -> None:
+        self.path = path
+        self.record_tag = record_tag
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.eager = eager
+        self._in = InputFile(path)
+        self._shaper = RecordShaper(schema, xml=True) if schema is not None else None
+        self._events: deque[tuple[str, Any]] = deque()
+        self._parser = XMLParser(target=TreeBuilder())
+        # private but stable since 3.4 (XMLPullParser is built on it): report start tags until the root is known
+        self._parser._setevents(self._events, ("start",))  # type: ignore[attr-defined]
+        self._root: Element | None = None
+        self._content = False
+        self._pending: list[tuple[int, Record]] = []
+        self._count = 0
+        self._eof = False
+        self._offset = 0
+
+    def close(self) -> None:
+        self._in.close()
+
+    def next_batch(self) -> ParsedBatch | None:
+        while len(self._pending) < self.batch_size and not self._eof:
+            self._read_chunk()
+            if self.eager and self._pending:
+                break
+        if not self._pending:
+            return None
+        items = self._pending[: self.batch_size]
+        del self._pending[: self.batch_size]
+        batch = ParsedBatch()
+        if self._shaper is None:
+            batch.records = [r for _, r in items]
+        else:
+            batch.records, batch.errors = self._shaper.shape_all(items, by_line=False)
+        offset = self._in.offset
+        batch.bytes_read, self._offset = offset - self._offset, offset
+        return batch
+
+    def _read_chunk(self) -> None:
+        raw = self._in.read(self.chunk_size)
+        if not raw:
+            self._feed(b"")
+            return
+        # feed in small slices and harvest after each: the tree of parsed-but-unharvested elements stays small,
+        # which keeps the garbage collector's passes over it cheap (measured: ~1.5x faster than 1 MiB feeds)
+        for start in range(0, len(raw), FEED_SLICE):
+            self._feed(raw[start : start + FEED_SLICE])
+
+    def _feed(self, raw: bytes) -> None:
+        final = not raw
+        if raw and not self._content:
+            self._content = not raw.isspace()
+        try:
+            if raw:
+                self._parser.feed(raw)
+            elif self._content:
+                self._parser.close()
+        except ParseError as exc:
+            raise ComponentError(
+                f"file {str(self.path)!r} is not well-formed XML ({exc}), after record {self._count}", stage="read"
+            ) from None
+        if final:
+            self._eof = True  # an empty file holds no records
+        if self._root is None and self._events:
+            self._root = self._events[0][1]
+            self._events.clear()
+            self._parser._setevents(self._events, ())  # type: ignore[attr-defined]
+        if self._root is not None:
+            if self._is_record(self._root):
+                if final:
+                    self._emit(self._root)
+            else:
+                self._harvest(self._root, final)
+
+    def _is_record(self, el: Element) -> bool:
+        tag = el.tag
+        return isinstance(tag, str) and (tag == self.record_tag or _local(tag) == self.record_tag)
+
+    def _harvest(self, node: Element, final: bool) -> None:
+        """Emit the complete records under `node` and drop them; descend along the still-open last child."""
+        while True:
+            n = len(node)
+            done = n if final else n - 1
+            if done > 0:
+                for child in node[:done]:
+                    if self._is_record(child):
+                        self._emit(child)
+                    else:
+                        self._harvest(child, True)
+                del node[:done]
+            if final or n == 0:
+                return
+            node = node[-1]
+            if self._is_record(node):
+                return
+
+    def _emit(self, el: Element) -> None:
+        self._count += 1
+        self._pending.append((self._count, element_object(el)))
+
+
+# -- writing ----------------------------------------------------------------------------------------------
+
+_SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ATTR_SPECIAL = re.compile(r"[&<>\"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+_ATTR_ESCAPES = {**_TEXT_ESCAPES, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+
+
+class _Unwritable(ValueError):
+    """A record holds something XML 1.0 cannot represent."""
+
+
+def _escape(value: str, special: re.Pattern[str], table: dict[str, str]) -> str:
+    if special.search(value) is None:
+        return value
+    bad = _ILLEGAL.search(value)
+    if bad is not None:
+        raise _Unwritable(f"the text {value[:40]!r} holds U+{ord(bad.group()):04X}, which XML 1.0 cannot represent")
+    return special.sub(lambda m: table[m.group()], value)
+
+
+def _scalar_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return text_of(value)
+
+
+class XmlWriter:
+    """Writes records as `<root_tag><record_tag>...</record_tag>...</root_tag>` (UTF-8). See parts.FormatWriter.
+
+    A field becomes a child element; an object nested elements (`@attrs` its attributes, `#text` its text); a
+    list repeats the element once per item (a list inside a list uses `<item>` elements); null is an empty
+    element. Text and attribute values are escaped; a name that is not an XML name, or a character XML 1.0
+    cannot hold, makes the record a record error.
+    """
+
+    def __init__(self, path: Path, root_tag: str, record_tag: str, *, gz: bool = False) -> None:
+        self.root_tag = root_tag
+        self.record_tag = record_tag
+        self._raw = open(path, "wb")  # noqa: SIM115 - closed by close()/abort()
+        self._out: io.BufferedIOBase = self._raw
+        if gz:
+            self._out = gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", compresslevel=6)
+        self._names: dict[str, bool] = {}
+        self._nester = Nester()
+        self._count = 0
+        self._out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<{root_tag}>\n'.encode())
+
+    def write(self, batch: list[Record]) -> WriteOutcome:
+        start = self._count
+        self._count += len(batch)
+        records = self._nester.nest(batch)
+        chunks: list[str] = []
+        written: list[Record] = batch
+        errors: list[tuple[Any, str, int | None]] = []
+        for i, record in enumerate(records):
+            parts: list[str] = []
+            try:
+                self._element(parts, self.record_tag, record)
+            except _Unwritable as exc:
+                if written is batch:
+                    written = list(batch[:i])
+                errors.append((batch[i], f"record {start + i + 1}: cannot be written as XML: {exc}", None))
+                continue
+            if written is not batch:
+                written.append(batch[i])
+            parts.append("\n")
+            chunks.append("".join(parts))
+        data = "".join(chunks).encode("utf-8", errors="surrogatepass")
+        self._out.write(data)
+        return WriteOutcome(written, len(data), errors)
+
+    def _tag(self, name: Any) -> str:
+        ok = self._names.get(name) if isinstance(name, str) else False
+        if ok is None:
+            ok = XML_NAME.match(name) is not None
+            self._names[name] = ok
+        if not ok:
+            raise _Unwritable(f"field {name!r} is not a valid XML element name")
+        return str(name)
+
+    def _element(self, parts: list[str], tag: str, record: Record) -> None:
+        attrs = record.get(ATTRS)
+        head = tag
+        if attrs is not None:
+            if type(attrs) is not dict:
+                raise _Unwritable(f"{ATTRS!r} of <{tag}> must be an object of attribute values")
+            for name, value in attrs.items():
+                if value is not None:
+                    escaped = _escape(_scalar_text(value), _ATTR_SPECIAL, _ATTR_ESCAPES)
+                    head += f' {self._tag(name)}="{escaped}"'
+        body: list[str] = []
+        text = record.get(TEXT)
+        if text is not None:
+            body.append(_escape(_scalar_text(text), _SPECIAL, _TEXT_ESCAPES))
+        for key, value in record.items():
+            if key != ATTRS and key != TEXT:
+                self._value(body, self._tag(key), value)
+        if body:
+            parts.append(f"<{head}>")
+            parts.extend(body)
+            parts.append(f"</{tag}>")
+        else:
+            parts.append(f"<{head}/>")
+
+    def _value(self, parts: list[str], tag: str, value: Any) -> None:
+        kind = type(value)
+        if kind is str:
+            parts.append(f"<{tag}>{_escape(value, _SPECIAL, _TEXT_ESCAPES)}</{tag}>" if value else f"<{tag}/>")
+        elif value is None:
+            parts.append(f"<{tag}/>")
+        elif kind is dict:
+            self._element(parts, tag, value)
+        elif kind is list or kind is tuple:
+            for item in value:
+                if type(item) is list or type(item) is tuple:
+                    self._element(parts, tag, {"item": item})
+                else:
+                    self._value(parts, tag, item)
+        else:
+            parts.append(f"<{tag}>{_escape(_scalar_text(value), _SPECIAL, _TEXT_ESCAPES)}</{tag}>")
+
+    def close(self) -> None:
+        self._out.write(f"</{self.root_tag}>\n".encode())
+        self._out.close()
+        if self._out is not self._raw:
+            self._raw.close()
+
+    def abort(self) -> None:
+        try:
+            if self._out is not self._raw:
+                self._out.close()
+        except (OSError, ValueError):
+            pass  # the file is being thrown away anyway
+        self._raw.close()
+
+
+def xml_part_format(root_tag: str, record_tag: str) -> PartFormat:
+    """Part files of an XML directory output: one document per part."""
+
+    def open_part(path: Path, *, append: bool = False) -> XmlWriter:
+        return XmlWriter(path, root_tag, record_tag)
+
+    return PartFormat("xml", open_part)

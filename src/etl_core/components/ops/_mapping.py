@@ -14,14 +14,13 @@ rules pick fields from the step's left side, right side or joined record (`src_p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from etl_core.components.base import Batch, ComponentContext, Inbox, Record
-from etl_core.components.ops._codegen import Namespace, define, dict_display
 from etl_core.components.ops._join import JoinRunner, Pair
 from etl_core.components.ops._mapping_options import (
     JoinStep,
@@ -31,7 +30,7 @@ from etl_core.components.ops._mapping_options import (
     derive_mapping_schemas,
     source_schemas,
 )
-from etl_core.components.ops._paths import getter, is_plain, setter
+from etl_core.components.ops._paths import KeyedGetter, is_plain, keyed_getter, setter
 from etl_core.components.ops._spill import DEFAULT_BUDGET, MemoryBudget, SpillDir
 from etl_core.components.ops._typing import OutputTyper
 from etl_core.components.registry import ERROR_PORT
@@ -39,30 +38,35 @@ from etl_core.config.schema import Schema
 from etl_core.errors import PermanentComponentError
 
 Event = tuple[str, Batch | None]
-
-
-def _fetch(ns: Namespace, path: str, var: str) -> str:
-    """Source text reading `path` from the record in `var` (None when the record is None)."""
-    if is_plain(path):
-        return f"{var}.get({ns.bind(path, 'c')})"
-    return f"{ns.bind(getter(path), 'g')}({var})"
+Field = tuple[str, KeyedGetter, str]  # (dest path, get, key): the value is get(record, key)
 
 
 class _Mapper:
-    """Builds the records of one output port from the records of one source."""
+    """Builds the records of one output port from the records of one source.
+
+    Every dest field of the port is set, in rule order; the fields of rules naming another source are None.
+    A record is filled field by field: one assignment per field, cheaper than a dict comprehension or
+    `dict(zip(...))` per record.
+    """
 
     def __init__(self, rules: dict[str, SourceRef], source: str) -> None:
-        ns = Namespace()
-        items = [(d, _fetch(ns, r.src_path, "rec") if r.src_port == source else "None") for d, r in rules.items()]
-        if all(is_plain(d) for d in rules):
-            record = dict_display(ns, items)
-        else:  # nested dest paths: each value is put at its path
-            puts = ", ".join(f"({ns.bind(setter(d), 's')}, {expr})" for d, expr in items)
-            record = f"{ns.bind(_nest_values, 'f')}(({puts},))"
-        self.build = define(f"def build(batch):\n    return [{record} for rec in batch]\n", ns, "build")
+        self._fields: tuple[Field, ...] = tuple(
+            (dest, *keyed_getter(ref.src_path)) if ref.src_port == source else (dest, _none, "")
+            for dest, ref in rules.items()
+        )
+        self._nest = None if all(is_plain(d) for d in rules) else _nester(self._fields)
 
     def __call__(self, batch: Batch) -> Batch:
-        out: Batch = self.build(batch)
+        if self._nest is not None:
+            return list(map(self._nest, batch))
+        fields = self._fields
+        out: Batch = []
+        add = out.append
+        for source in batch:
+            record: Record = {}
+            for dest, get, key in fields:
+                record[dest] = get(source, key)
+            add(record)
         return out
 
 
@@ -70,35 +74,51 @@ class _PairMapper:
     """Builds the records of a join output port with rules: each rule reads the left, right or joined record."""
 
     def __init__(self, rules: dict[str, SourceRef], step: JoinStep) -> None:
-        sides = {step.left_port: "l", step.right_port: "r", step.output_port: "j"}
-        ns = Namespace()
-        items = []
-        for dest, ref in rules.items():
-            var = sides[ref.src_port]
-            items.append((dest, f"({_fetch(ns, ref.src_path, var)} if {var} is not None else None)"))
-        self.needs_joined = any(sides[r.src_port] == "j" for r in rules.values())
-        if all(is_plain(d) for d in rules):
-            record = dict_display(ns, items)
-        else:
-            puts = ", ".join(f"({ns.bind(setter(d), 's')}, {expr})" for d, expr in items)
-            record = f"{ns.bind(_nest_values, 'f')}(({puts},))"
-        source = f"""
-def build(pairs, joined):
-    out = []
-    add = out.append
-    for i, (l, r) in enumerate(pairs):
-        j = None if joined is None else joined[i]
-        add({record})
-    return out
-"""
-        self.build = define(source, ns, "build")
+        side_of = {step.left_port: 0, step.right_port: 1, step.output_port: 2}  # a self-join reads the right
+        self._fields = tuple((dest, side_of[ref.src_port], *keyed_getter(ref.src_path)) for dest, ref in rules.items())
+        self.needs_joined = any(side == 2 for _, side, _, _ in self._fields)
+        self._puts = None if all(is_plain(d) for d in rules) else tuple(setter(dest) for dest in rules)
 
     def __call__(self, pairs: list[Pair], joined: Batch | None) -> Batch:
-        out: Batch = self.build(pairs, joined)
+        fields, puts = self._fields, self._puts
+        out: Batch = []
+        add = out.append
+        for (left, right), whole in zip(pairs, [None] * len(pairs) if joined is None else joined, strict=True):
+            # an absent side (the unmatched row of an outer join) reads as an empty record: None for its fields
+            sides = (
+                _NO_RECORD if left is None else left,
+                _NO_RECORD if right is None else right,
+                _NO_RECORD if whole is None else whole,
+            )
+            record: Record = {}
+            for dest, side, get, key in fields:
+                record[dest] = get(sides[side], key)
+            # nested dest paths: the flat record holds the values in rule order, each is put at its path
+            add(record if puts is None else _nest_values(zip(puts, record.values(), strict=True)))
         return out
 
 
-def _nest_values(puts: tuple[tuple[Callable[[Record, Any], None], Any], ...]) -> Record:
+_NO_RECORD: Record = {}  # read-only: getters never write to the record they read
+
+
+def _none(record: Record, key: str) -> None:
+    return None
+
+
+def _nester(fields: tuple[Field, ...]) -> Callable[[Record], Record]:
+    """A record builder putting each field's value at its dotted dest path (creating nested objects)."""
+    puts = tuple((setter(dest), get, key) for dest, get, key in fields)
+
+    def nest(record: Record) -> Record:
+        built: Record = {}
+        for put, get, key in puts:
+            put(built, get(record, key))
+        return built
+
+    return nest
+
+
+def _nest_values(puts: Iterable[tuple[Callable[[Record, Any], None], Any]]) -> Record:
     built: Record = {}
     for put, value in puts:
         put(built, value)

@@ -9,16 +9,17 @@ Semantics (job-config.md §4, filter):
 - `==` / `!=` with a list value mean `in` / `not_in`; `contains`, `not_contains`, `starts_with`, `ends_with`
   ignore case; `matches` is `re.search`, case-sensitive unless the pattern says `(?i)`.
 
-`compile_rule` turns the tree into the source of one function `route(batch) -> (passed, failed)` whose loop
-tests each record with one inline expression: the common case (the value already has the type the rule
-expects) costs a type check and one comparison, with no Python call per leaf; every other case goes to a small
-"slow" function per leaf that applies the rules above. The generated source contains only identifiers we
-create; column names, values and helpers are bound as names in its namespace, never spliced into the text.
+`compile_rule` turns the tree, once per run, into one function `route(batch) -> (passed, failed)`: each leaf
+is a closure over its column, operator and value, each node a closure over its children (`and`/`or`
+short-circuit as written in the tree). The common case of a leaf (the value already has the type the rule
+expects) costs a class check and one comparison; every other value goes to a small "slow" function per leaf
+that applies the rules above. No source code is generated or compiled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -27,9 +28,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from etl_core.components.base import Batch
-from etl_core.components.ops._codegen import Namespace, define
-from etl_core.components.ops._paths import getter, is_plain
+from etl_core.components.base import Batch, Record
+from etl_core.components.ops._paths import KeyedGetter, keyed_getter
 from etl_core.config.schema import StrictModel
 
 Operator = Literal[
@@ -55,6 +55,8 @@ _TEXT = frozenset({"contains", "not_contains", "starts_with", "ends_with"})
 MAX_DEPTH = 64
 
 Router = Callable[[Batch], tuple[Batch, Batch]]
+Predicate = Callable[[Record], bool]
+ValueTest = Callable[[Any], bool]
 
 
 class Rule(StrictModel):
@@ -208,19 +210,19 @@ def _comparison(op: str, v: Any) -> Callable[[Any], bool]:
             x = _number(x)
         try:
             return bool(compare(x, other))
-        except TypeError:  # e.g. naive vs aware datetimes
+        except (TypeError, ArithmeticError):  # naive vs aware datetimes; a Decimal NaN ordered against a number
             return False
 
     return slow
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
 }
 
 
@@ -312,97 +314,217 @@ def _regex(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
 
 
 # -- compilation ----------------------------------------------------------------------------------------------
-class _Compiler:
-    """Builds the source of the routing function; every name it uses is bound in `self.ns`."""
-
-    def __init__(self) -> None:
-        self.ns = Namespace()
-
-    def bind(self, prefix: str, obj: Any) -> str:
-        return self.ns.bind(obj, prefix)
-
-    def expr(self, rule: Rule) -> str:
-        if rule.logical_operator == "NOT":
-            assert rule.rules is not None
-            return f"(not {self.expr(rule.rules[0])})"
-        if rule.logical_operator is not None:
-            assert rule.rules is not None
-            joiner = " and " if rule.logical_operator == "AND" else " or "
-            return "(" + joiner.join(self.expr(r) for r in rule.rules) + ")"
-        return self.leaf(rule)
-
-    def fetch(self, column: str) -> str:
-        if is_plain(column):
-            return f"r.get({self.bind('c', column)})"
-        return f"{self.bind('g', getter(column))}(r)"
-
-    def leaf(self, rule: Rule) -> str:
-        assert rule.column is not None
-        assert rule.operator is not None
-        op, v = rule.operator, rule.value
-        fetch = self.fetch(rule.column)
-        if op == "is_null":
-            return f"({fetch} is None)"
-        if op == "is_not_null":
-            return f"({fetch} is not None)"
-        if op in ("==", "!=") and isinstance(v, list):
-            op = "in" if op == "==" else "not_in"
-        x = self.bind("x", None)
-        if op in ("in", "not_in"):
-            slow = self.bind("s", _membership(op == "not_in", v))
-            members = _Members(v)
-            if members.real_numbers or not members.strings:
-                # a string may still equal a number, or no member is a string: no fast path for strings
-                return f"{slow}({fetch})"
-            strings = self.bind("m", frozenset(members.strings))
-            test = "in" if op == "in" else "not in"
-            return f"(({x} {test} {strings}) if ({x} := {fetch}).__class__ is str else {slow}({x}))"
-        if op in _OPS:
-            slow = self.bind("s", _comparison(op, v))
-            value = self.bind("v", v)
-            if isinstance(v, bool):
-                fast_types = self.bind("t", (bool,))
-            elif _is_number(v):
-                fast_types = self.bind("t", (int, float))
-            elif isinstance(v, str):
-                fast_types = self.bind("t", (str,))
-            else:
-                return f"{slow}({fetch})"
-            return f"(({x} {op} {value}) if ({x} := {fetch}).__class__ in {fast_types} else {slow}({x}))"
-        if op == "matches":
-            pattern = re.compile(v)
-            slow = self.bind("s", _regex(pattern))
-            search = self.bind("p", pattern.search)
-            return f"(({search}({x}) is not None) if ({x} := {fetch}).__class__ is str else {slow}({x}))"
-        slow = self.bind("s", _text(op, v))
-        needle = self.bind("n", str(v).casefold())
-        fast = {
-            "contains": f"{needle} in {x}.casefold()",
-            "not_contains": f"{needle} not in {x}.casefold()",
-            "starts_with": f"{x}.casefold().startswith({needle})",
-            "ends_with": f"{x}.casefold().endswith({needle})",
-        }[op]
-        return f"(({fast}) if ({x} := {fetch}).__class__ is str else {slow}({x}))"
+# Each leaf becomes one closure whose common case (the value already has the type the rule expects) costs a
+# dict lookup, a class check and one comparison; every other value goes to the leaf's slow function, which
+# applies the rules above. Closures read their operands from cells, never from globals.
+def _predicate(rule: Rule) -> Predicate:
+    if rule.logical_operator is None:
+        return _leaf(rule)
+    assert rule.rules is not None
+    children = [_predicate(r) for r in rule.rules]
+    if rule.logical_operator == "NOT":
+        (inner,) = children
+        return lambda r: not inner(r)
+    return _all_of(children) if rule.logical_operator == "AND" else _any_of(children)
 
 
-_TEMPLATE = """
-def route(batch):
-    passed = []
-    failed = []
-    keep = passed.append
-    drop = failed.append
-    for r in batch:
-        if {expr}:
-            keep(r)
+def _all_of(children: list[Predicate]) -> Predicate:
+    # unrolled for the usual two or three children: no loop and no generator per record
+    if len(children) == 1:
+        return children[0]
+    if len(children) == 2:
+        a, b = children
+        return lambda r: a(r) and b(r)
+    if len(children) == 3:
+        a, b, c = children
+        return lambda r: a(r) and b(r) and c(r)
+    tests = tuple(children)
+
+    def every(r: Record) -> bool:
+        for test in tests:  # noqa: SIM110 (all() over a generator costs a generator per record)
+            if not test(r):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(children: list[Predicate]) -> Predicate:
+    if len(children) == 1:
+        return children[0]
+    if len(children) == 2:
+        a, b = children
+        return lambda r: a(r) or b(r)
+    if len(children) == 3:
+        a, b, c = children
+        return lambda r: a(r) or b(r) or c(r)
+    tests = tuple(children)
+
+    def some(r: Record) -> bool:
+        for test in tests:  # noqa: SIM110 (any() over a generator costs a generator per record)
+            if test(r):
+                return True
+        return False
+
+    return some
+
+
+def _leaf(rule: Rule) -> Predicate:
+    assert rule.column is not None
+    assert rule.operator is not None
+    op, v = rule.operator, rule.value
+    get, key = keyed_getter(rule.column)
+    if op == "is_null":
+        return lambda r: get(r, key) is None
+    if op == "is_not_null":
+        return lambda r: get(r, key) is not None
+    if op in ("==", "!=") and isinstance(v, list):
+        op = "in" if op == "==" else "not_in"
+    if op in ("in", "not_in"):
+        slow = _membership(op == "not_in", v)
+        members = _Members(v)
+        if members.real_numbers or not members.strings:
+            # a string may still equal a number, or no member is a string: no fast path for strings
+            return _slow_only(get, key, slow)
+        return _is_in(get, key, frozenset(members.strings), slow, negate=op == "not_in")
+    if op in _OPS:
+        slow = _comparison(op, v)
+        if isinstance(v, bool):
+            fast_types: frozenset[type] = frozenset({bool})
+        elif _is_number(v):
+            fast_types = frozenset({int, float})
+        elif isinstance(v, str):
+            fast_types = frozenset({str})
         else:
-            drop(r)
-    return passed, failed
-"""
+            return _slow_only(get, key, slow)
+        return _COMPARES[op](get, key, v, fast_types, slow)
+    if op == "matches":
+        pattern = re.compile(v)
+        return _searches(get, key, pattern.search, _regex(pattern))
+    return _text_test(get, key, op, str(v).casefold(), _text(op, v))
 
 
+def _slow_only(get: KeyedGetter, key: str, slow: ValueTest) -> Predicate:
+    return lambda r: slow(get(r, key))
+
+
+# One closure per operator, so the fast path compares inline instead of calling `operator.gt` per record.
+# `.__class__ in fast` (a set of exact types), not isinstance: a bool must not take the int fast path.
+CompareTest = Callable[[KeyedGetter, str, Any, frozenset[type], ValueTest], Predicate]
+_COMPARES: dict[str, CompareTest] = {
+    "==": lambda get, key, v, fast, slow: lambda r: (x == v) if (x := get(r, key)).__class__ in fast else slow(x),
+    "!=": lambda get, key, v, fast, slow: lambda r: (x != v) if (x := get(r, key)).__class__ in fast else slow(x),
+    ">": lambda get, key, v, fast, slow: lambda r: (x > v) if (x := get(r, key)).__class__ in fast else slow(x),
+    "<": lambda get, key, v, fast, slow: lambda r: (x < v) if (x := get(r, key)).__class__ in fast else slow(x),
+    ">=": lambda get, key, v, fast, slow: lambda r: (x >= v) if (x := get(r, key)).__class__ in fast else slow(x),
+    "<=": lambda get, key, v, fast, slow: lambda r: (x <= v) if (x := get(r, key)).__class__ in fast else slow(x),
+}
+
+
+def _is_in(get: KeyedGetter, key: str, strings: frozenset[str], slow: ValueTest, *, negate: bool) -> Predicate:
+    if negate:
+
+        def test_not_in(r: Record) -> bool:
+            x = get(r, key)
+            return (x not in strings) if x.__class__ is str else slow(x)
+
+        return test_not_in
+
+    def test_in(r: Record) -> bool:
+        x = get(r, key)
+        return (x in strings) if x.__class__ is str else slow(x)
+
+    return test_in
+
+
+def _searches(get: KeyedGetter, key: str, search: Callable[[str], re.Match[str] | None], slow: ValueTest) -> Predicate:
+    def test(r: Record) -> bool:
+        x = get(r, key)
+        return (search(x) is not None) if x.__class__ is str else slow(x)
+
+    return test
+
+
+_TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "contains": str.__contains__,
+    "starts_with": str.startswith,
+    "ends_with": str.endswith,
+}
+
+
+def _text_test(get: KeyedGetter, key: str, op: str, needle: str, slow: ValueTest) -> Predicate:
+    if op == "not_contains":
+
+        def test_not_contains(r: Record) -> bool:
+            x = get(r, key)
+            return (needle not in x.casefold()) if x.__class__ is str else slow(x)
+
+        return test_not_contains
+    found = _TEXT_TESTS[op]
+
+    def test(r: Record) -> bool:
+        x = get(r, key)
+        return found(x.casefold(), needle) if x.__class__ is str else slow(x)
+
+    return test
+
+
+# -- routing --------------------------------------------------------------------------------------------------
 def compile_rule(rule: Rule) -> Router:
-    """One function `route(batch) -> (passed, failed)` testing every record of a batch against `rule`."""
-    compiler = _Compiler()
-    source = _TEMPLATE.format(expr=compiler.expr(rule))
-    router: Router = define(source, compiler.ns, "route")
-    return router
+    """One function `route(batch) -> (passed, failed)` testing every record of a batch against `rule`.
+
+    Records keep their batch order in both lists. A two-child AND/OR at the root is tested inline in the loop,
+    which saves one call per record for the most common rule shape.
+    """
+    if rule.logical_operator in ("AND", "OR") and rule.rules is not None and len(rule.rules) == 2:
+        a, b = (_predicate(r) for r in rule.rules)
+        return _route_all2(a, b) if rule.logical_operator == "AND" else _route_any2(a, b)
+    return _route(_predicate(rule))
+
+
+def _route(test: Predicate) -> Router:
+    def route(batch: Batch) -> tuple[Batch, Batch]:
+        passed: Batch = []
+        failed: Batch = []
+        keep = passed.append
+        drop = failed.append
+        for r in batch:
+            if test(r):
+                keep(r)
+            else:
+                drop(r)
+        return passed, failed
+
+    return route
+
+
+def _route_all2(a: Predicate, b: Predicate) -> Router:
+    def route(batch: Batch) -> tuple[Batch, Batch]:
+        passed: Batch = []
+        failed: Batch = []
+        keep = passed.append
+        drop = failed.append
+        for r in batch:
+            if a(r) and b(r):
+                keep(r)
+            else:
+                drop(r)
+        return passed, failed
+
+    return route
+
+
+def _route_any2(a: Predicate, b: Predicate) -> Router:
+    def route(batch: Batch) -> tuple[Batch, Batch]:
+        passed: Batch = []
+        failed: Batch = []
+        keep = passed.append
+        drop = failed.append
+        for r in batch:
+            if a(r) or b(r):
+                keep(r)
+            else:
+                drop(r)
+        return passed, failed
+
+    return route

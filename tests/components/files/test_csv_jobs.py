@@ -81,7 +81,7 @@ async def test_a_missing_input_file_fails_with_its_path(data_dir: Path) -> None:
     assert run.status == "FAILED"
     assert (
         run.state.error
-        == f"component 'read' (open): cannot open {str(data_dir / 'nope.csv')!r}: No such file or directory"
+        == f"component 'read' (open): file {str(data_dir / 'nope.csv')!r} does not exist"
     )
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import anyio
-
 from etl_core.components.base import ComponentContext
 from etl_core.components.files.csv_format import BULK_CHUNK, ROW_CHUNK, CsvBatchReader, CsvDialect
 from etl_core.components.files.options import CsvDialectOptions, FileOptions
+from etl_core.components.files.streaming import run_reader
 from etl_core.components.registry import register
-from etl_core.errors import ComponentError
 
 
 class ReadCsvOptions(FileOptions, CsvDialectOptions):
@@ -38,29 +36,15 @@ async def read_csv(ctx: ComponentContext[ReadCsvOptions]) -> None:
     opts = ctx.options
     path = ctx.path(opts.filepath)
     dialect = CsvDialect(opts.separator, opts.quotechar, opts.encoding, opts.header, opts.null_value)
-    try:
-        reader = await anyio.to_thread.run_sync(
-            lambda: CsvBatchReader(
-                path,
-                dialect,
-                ctx.out_schema("out"),
-                batch_size=ctx.batch_size,
-                chunk_size=ROW_CHUNK if ctx.row_mode else BULK_CHUNK,
-                eager=ctx.row_mode,
-            )
-        )
-    except OSError as exc:
-        raise ComponentError(f"cannot open {str(path)!r}: {exc.strerror}", component=ctx.name, stage="open") from None
-    try:
-        async with ctx.output("out") as out:
-            while True:
-                batch = await anyio.to_thread.run_sync(reader.next_batch)
-                if batch is None:
-                    break
-                ctx.metrics.bytes_read += batch.bytes_read
-                if batch.errors:
-                    await ctx.record_errors(batch.errors)
-                if batch.records:
-                    await out.send(batch.records)
-    finally:
-        reader.close()
+    await run_reader(
+        ctx,
+        path,
+        lambda: CsvBatchReader(
+            path,
+            dialect,
+            ctx.out_schema("out"),
+            batch_size=ctx.batch_size,
+            chunk_size=ROW_CHUNK if ctx.row_mode else BULK_CHUNK,
+            eager=ctx.row_mode,
+        ),
+    )

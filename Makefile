@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: ## create .venv, install etl-core with its dev tools, write .env with fresh secrets if none exists
+install: ## create .venv, install etl-core with its dev tools and the Ray extra, write .env with fresh secrets if none exists
 	@PYTHON=$(PYTHON) bash scripts/install.sh
 
 run: install ## set up, then start the server on embedded SQLite and print how to get a token

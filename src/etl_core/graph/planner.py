@@ -58,6 +58,7 @@ class _Planner:
         for name in list(self.nodes):
             self._routes(name)
         self._multiplicities()
+        self._strategy()
         order = self._topological_order()
         if order is not None:
             self._schemas(order)
@@ -194,6 +195,14 @@ class _Planner:
                     continue
                 self.edges.append(PlanEdge(name, port, edge.to, in_port))
 
+    def _strategy(self) -> None:
+        """A strategy that runs elsewhere refuses what it cannot run (bigdata: types with no distributed form)."""
+        if self.job.strategy_type == "bigdata":
+            # imported only for bigdata jobs; it checks whether Ray is installed without importing it
+            from etl_core.runtime.bigdata.validation import bigdata_issues
+
+            self.issues.extend(bigdata_issues(self.nodes.values()))
+
     def _multiplicities(self) -> None:
         for name, node in self.nodes.items():
             where = f"components[{node.index}]"
@@ -241,7 +250,7 @@ class _Planner:
         while True:
             nxt = next(e.dst for e in self.edges if e.src == path[-1] and e.dst in members)
             if nxt in seen:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             path.append(nxt)
             seen.add(nxt)
 

@@ -36,6 +36,7 @@ log = structlog.get_logger("etl_core.runtime")
 
 Listener = Callable[[str, ExecutionState], Awaitable[None]]
 OptionsResolver = Callable[[PlanNode, str], Any]
+AttemptRunner = Callable[["JobExecutor", AttemptState, list[tuple[str, BaseException]]], Awaitable[None]]
 
 _CONSEQUENCES = (anyio.BrokenResourceError, anyio.ClosedResourceError)
 
@@ -53,6 +54,7 @@ class RunOptions:
     log_dir: Path | None = None
     resources: dict[str, Any] = field(default_factory=dict)
     resolve_options: OptionsResolver | None = None
+    ray_address: str | None = None
 
 
 class _CommitBarrier:
@@ -87,6 +89,19 @@ def _fed_by_data(plan: Plan, name: str) -> bool:
     """A sink that receives records (not only dead letters from `error` ports) counts towards rows written."""
     incoming = plan.edges_into(name)
     return not incoming or any(e.out_port != "error" for e in incoming)
+
+
+def strategy_runner(strategy: str) -> AttemptRunner | None:
+    """The attempt runner of a strategy whose components do not all run in this task group, or None (local).
+
+    `bigdata` runs on Ray (etl_core.runtime.bigdata, imported only when such a job runs). A runner records
+    failures as (component, error) in the list it is given and raises on failure, as a task group does.
+    """
+    if strategy == "bigdata":
+        from etl_core.runtime.bigdata.runner import run_attempt
+
+        return run_attempt
+    return None
 
 
 def _retryable(exc: BaseException | None) -> bool:
@@ -220,14 +235,17 @@ class JobExecutor:
             attempt.started_at = time.time()
             log.info("attempt_started")
             await self._emit("attempt_started")
+            runner = strategy_runner(plan.job.strategy_type)
             try:
-                contexts = self._wire(attempt)
+                contexts = self._wire(attempt) if runner is None else {}
             except Exception as exc:  # noqa: BLE001 - e.g. an unresolved ${...} reference fails the attempt
                 failures.append(("<executor>", exc))
                 contexts = {}
             cancelled = anyio.get_cancelled_exc_class()
             try:
-                if contexts:
+                if runner is not None:
+                    await runner(self, attempt, failures)
+                elif contexts:
                     await self._run_tasks(contexts, failures)
             except cancelled:
                 self._finish_attempt(attempt, failures)

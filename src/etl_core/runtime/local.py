@@ -30,6 +30,7 @@ def run_options(settings: Settings, **overrides: Any) -> RunOptions:
         retry_backoff_max_s=settings.retry_backoff_max_seconds,
         log_dir=settings.log_dir,
         resources={"spill_dir": settings.spill_dir, "join_memory_bytes": settings.join_memory_mb << 20},
+        ray_address=settings.ray_address,
     )
     for key, value in overrides.items():
         setattr(options, key, value)

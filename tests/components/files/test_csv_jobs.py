@@ -79,10 +79,7 @@ async def test_a_missing_input_file_fails_with_its_path(data_dir: Path) -> None:
     run = await run_job(job, data_dir=data_dir)
 
     assert run.status == "FAILED"
-    assert (
-        run.state.error
-        == f"component 'read' (open): file {str(data_dir / 'nope.csv')!r} does not exist"
-    )
+    assert run.state.error == f"component 'read' (open): file {str(data_dir / 'nope.csv')!r} does not exist"
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,7 @@ def run_workload(w: Workload, strategy: str, rows: int, repeat: int) -> Result |
         base.append(measure([PY, str(ROOT / "scripts" / "bench_baselines.py"), w.baseline, *w.baseline_args(inputs)]))
     if any(m.returncode for m in engine + base):
         return None
+    rows = int(inputs.get("rows", rows))  # a workload may cap its input (Excel)
     e = statistics.median(m.seconds for m in engine)
     b = statistics.median(m.seconds for m in base)
     return Result(
@@ -173,9 +174,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100k rows, one repetition")
     parser.add_argument("--rows", type=int, default=None, help="rows per workload (default 1,000,000)")
     parser.add_argument("--repeat", type=int, default=None, help="alternating repetitions (default 3)")
-    parser.add_argument("--only", default="", help="run workloads whose name contains this")
+    parser.add_argument("--only", default="", help="run workloads whose name contains one of these (comma-separated)")
     parser.add_argument("--strategies", default="bulk,row", help="comma-separated strategies")
     parser.add_argument("--rss-large", type=int, default=None, help="rows for the RSS scaling check (default 10M)")
+    parser.add_argument("--no-server", action="store_true", help="skip the server figures (bench_server.py)")
     args = parser.parse_args()
     rows = args.rows or (100_000 if args.quick else 1_000_000)
     repeat = args.repeat or (1 if args.quick else 3)
@@ -183,7 +185,7 @@ def main() -> None:
     print(f"etl-core bench: {rows:,} rows, {repeat} run(s) each, columns {', '.join(COLUMNS)}\n")
     results: list[Result] = []
     for w in WORKLOADS:
-        if args.only and args.only not in w.name:
+        if args.only and not any(o in w.name for o in args.only.split(",")):
             continue
         for strategy in args.strategies.split(","):
             r = run_workload(w, strategy.strip(), rows, repeat)
@@ -203,6 +205,11 @@ def main() -> None:
             extra["rss_scaling_csv_bulk"] = rss_scaling(small, large)
             print(f"\npeak RSS, bulk CSV -> CSV: {json.dumps(extra['rss_scaling_csv_bulk'])}")
     extra["channel_hop_ns_per_record"] = channel_hop_cost()
+    if not args.no_server and (not args.only or "server" in args.only):
+        from bench_server import run as run_server
+
+        extra["server"] = run_server(20_000 if args.quick else 100_000, 20, 50)
+        print(f"server (idle RSS, job start, API latency under 20 executions): {json.dumps(extra['server'])}")
     print(f"channel hop cost, ns/record by batch size: {json.dumps(extra['channel_hop_ns_per_record'])}")
     out = BENCH / "results.json"
     out.write_text(json.dumps({"rows": rows, "results": [asdict(r) for r in results], **extra}, indent=2))

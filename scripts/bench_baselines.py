@@ -124,7 +124,68 @@ def jsonl_to_csv(src: str, dst: str) -> None:
             w.writerow([rec.get(c) for c in cols])
 
 
-BASELINES = {f.__name__: f for f in (csv_copy, csv_filter, csv_groupby, csv_join, csv_to_pg, pg_to_csv, jsonl_to_csv)}
+COLS = ("id", "name", "city", "amount", "created_at", "active", "note")
+
+
+def json_to_csv(src: str, dst: str) -> None:
+    import ijson
+
+    fh, w = _writer(dst)
+    with fh, open(src, "rb") as inp:
+        w.writerow(COLS)
+        for rec in ijson.items(inp, "item", use_float=True):
+            w.writerow([rec.get(c) for c in COLS])
+
+
+def xml_to_csv(src: str, dst: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    fh, w = _writer(dst)
+    with fh:
+        w.writerow(COLS)
+        for _, el in ET.iterparse(src):
+            if el.tag == "row":
+                w.writerow(
+                    (
+                        int(el.findtext("id") or 0),
+                        el.findtext("name"),
+                        el.findtext("city"),
+                        float(el.findtext("amount") or 0),
+                        el.findtext("created_at"),
+                        el.findtext("active") == "true",
+                        el.findtext("note"),
+                    )
+                )
+                el.clear()
+
+
+def xlsx_to_csv(src: str, dst: str) -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(src, read_only=True)
+    fh, w = _writer(dst)
+    with fh:
+        rows = wb["Sheet1"].iter_rows(values_only=True)
+        w.writerow(next(rows))
+        w.writerows(rows)
+    wb.close()
+
+
+BASELINES = {
+    f.__name__: f
+    for f in (
+        csv_copy,
+        csv_filter,
+        csv_groupby,
+        csv_join,
+        csv_to_pg,
+        pg_to_csv,
+        jsonl_to_csv,
+        json_to_csv,
+        xml_to_csv,
+        xlsx_to_csv,
+    )
+}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

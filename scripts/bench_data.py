@@ -78,3 +78,54 @@ def ensure_cities() -> Path:
 
 
 BENCH_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def ensure_json_array(rows: int) -> Path:
+    """The same rows as one JSON array."""
+    path = DATA / f"bench-{rows}.json"
+    if not path.exists():
+        src = ensure_jsonl(rows)
+        tmp = path.with_suffix(".tmp")
+        with open(src, encoding="utf-8") as inp, open(tmp, "w", encoding="utf-8") as out:
+            out.write("[\n")
+            for i, line in enumerate(inp):
+                out.write(("," if i else "") + line)
+            out.write("]\n")
+        tmp.replace(path)
+    return path
+
+
+def ensure_xml(rows: int) -> Path:
+    """The same rows as <rows><row><id>..</id>...</row></rows>."""
+    from xml.sax.saxutils import escape
+
+    path = DATA / f"bench-{rows}.xml"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write("<rows>\n")
+            for r in _rows(rows):
+                fh.write("<row>" + "".join(f"<{c}>{escape(str(v))}</{c}>" for c, v in zip(COLUMNS, r, strict=True)))
+                fh.write("</row>\n")
+            fh.write("</rows>\n")
+        tmp.replace(path)
+    return path
+
+
+def ensure_xlsx(rows: int) -> Path:
+    """The same rows as an Excel sheet (Sheet1), written with openpyxl's write-only mode."""
+    from openpyxl import Workbook
+
+    path = DATA / f"bench-{rows}.xlsx"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Sheet1")
+        ws.append(list(COLUMNS))
+        for r in _rows(rows):
+            ws.append([*r[:5], r[5] == "true", r[6]])
+        tmp = path.with_name(path.stem + ".tmp.xlsx")
+        wb.save(tmp)
+        tmp.replace(path)
+    return path

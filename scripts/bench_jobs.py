@@ -6,7 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench_data import BENCH_PG_DSN, COLUMNS, ensure_cities, ensure_csv, ensure_jsonl, schema
+from bench_data import (
+    BENCH_PG_DSN,
+    COLUMNS,
+    ensure_cities,
+    ensure_csv,
+    ensure_json_array,
+    ensure_jsonl,
+    ensure_xlsx,
+    ensure_xml,
+    schema,
+)
 
 Inputs = dict[str, Any]
 FILTER_CITIES = [f"City{n:02d}" for n in range(10)]
@@ -230,6 +240,32 @@ def _jsonl_csv(strategy: str, i: Inputs) -> dict[str, Any]:
     return {"components": [read, _writer(i["out"] + "-from-jsonl.csv")]}
 
 
+EXCEL_MAX_ROWS = 100_000  # openpyxl parses cell by cell: a million rows would take minutes per run
+
+
+def _format_inputs(make: Callable[[int], Any]) -> Callable[[int], Inputs]:
+    def inputs(rows: int) -> Inputs:
+        src = make(rows)
+        real = min(rows, EXCEL_MAX_ROWS) if src.suffix == ".xlsx" else rows
+        return {"rows": real, "src": str(src), "rel": f"data/{src.name}", "out": f"out/{src.name}"}
+
+    return inputs
+
+
+def _format_csv(comp_type: str) -> Callable[[str, Inputs], dict[str, Any]]:
+    def job(strategy: str, i: Inputs) -> dict[str, Any]:
+        read = {
+            "name": "read",
+            "comp_type": comp_type,
+            "filepath": i["rel"],
+            "routes": {"out": ["write"]},
+            "out_port_schemas": {"out": schema()},
+        }
+        return {"components": [read, _writer(i["out"] + ".csv")]}
+
+    return job
+
+
 def _out(i: Inputs, suffix: str) -> str:
     from bench_data import ROOT
 
@@ -299,6 +335,33 @@ WORKLOADS: list[Workload] = [
         _jsonl_inputs,
         _jsonl_csv,
         lambda i: [i["src"], _out(i, "-from-jsonl-base.csv")],
+    ),
+    Workload(
+        "json->csv",
+        "json_to_csv",
+        "(no target)",
+        ("read_json", "write_csv"),
+        _format_inputs(ensure_json_array),
+        _format_csv("read_json"),
+        lambda i: [i["src"], _out(i, "-base.csv")],
+    ),
+    Workload(
+        "xml->csv",
+        "xml_to_csv",
+        "(no target)",
+        ("read_xml", "write_csv"),
+        _format_inputs(ensure_xml),
+        _format_csv("read_xml"),
+        lambda i: [i["src"], _out(i, "-base.csv")],
+    ),
+    Workload(
+        "xlsx->csv",
+        "xlsx_to_csv",
+        f"(no target; {EXCEL_MAX_ROWS:,} rows max)",
+        ("read_excel", "write_csv"),
+        _format_inputs(lambda rows: ensure_xlsx(min(rows, EXCEL_MAX_ROWS))),
+        _format_csv("read_excel"),
+        lambda i: [i["src"], _out(i, "-base.csv")],
     ),
 ]
 

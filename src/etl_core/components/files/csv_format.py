@@ -1,10 +1,11 @@
 """CSV reading and writing as plain synchronous objects, run by the components in a worker thread.
 
-Reading goes by chunks of bytes (128 KiB in bulk, several per worker-thread hop; 64 KiB in row mode): a chunk is decoded incrementally and cut
-at the last line break that lies outside quotes, so a quoted field with embedded newlines is never split. The cut
-is first guessed from quote parity (an even number of quote characters before it: exact for RFC 4180 files) and
-verified by the parse itself; a stray quote inside an unquoted field (`12" pipe`) breaks parity, and then the
-boundary is found exactly by letting `csv.reader` walk the lines. Rows are typed one column at a time.
+Reading goes by chunks of bytes (128 KiB in bulk, several per worker-thread hop; 64 KiB in row mode): a chunk
+is decoded incrementally and cut at the last line break that lies outside quotes, so a quoted field with
+embedded newlines is never split. The cut is first guessed from quote parity (an even number of quote
+characters before it: exact for RFC 4180 files) and verified by the parse itself; a stray quote inside an
+unquoted field (`12" pipe`) breaks parity, and then the boundary is found exactly by letting `csv.reader` walk
+the lines. Rows are typed one column at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from etl_core.errors import ComponentError
 # small enough that a parsed chunk's rows die young (cache, GC); the thread hop is paid per batch, not per chunk
 BULK_CHUNK = 1 << 17
 ROW_CHUNK = 1 << 16
+RENDER_SLICE = 500
 
 
 @dataclass(slots=True)
@@ -400,7 +402,10 @@ class CsvBatchWriter:
 
     def _put(self, rows: Sequence[Sequence[Any]]) -> None:
         buf = self._buf
-        self._writer.writerows(rows)
+        # writerows holds the GIL for its whole C loop; slices keep that under a millisecond or two, so the
+        # event loop serving the API gets its turn while a big batch is rendered
+        for start in range(0, len(rows), RENDER_SLICE):
+            self._writer.writerows(rows[start : start + RENDER_SLICE])
         text = buf.getvalue()
         if self._cr_writer is not None and "\r" in text:
             text = self._cr_safe(rows)

@@ -173,41 +173,83 @@ class MemoryContextSource:
         ctx = self._contexts.get(context_id)
         if ctx is None:
             return None
-        if ctx.environment != environment:
-            raise ContextLookupError(
-                f"context {context_id!r} ({ctx.name}) belongs to environment {ctx.environment}, not to {environment}"
-            )
-        out: dict[str, ContextParameter] = {}
-        for key, param in ctx.parameters.items():
-            if param.is_secure:
-                secret = await self.secrets.get(parameter_secret_name(context_id, key))
-                if secret is None:
-                    raise ContextLookupError(
-                        f"secure parameter {key!r} of context {context_id!r} has no value in the secret store"
-                    )
-                param = ContextParameter(param.key, secret, param.type, True)
-            out[key] = param
-        return out
+        return await context_parameters(
+            self.secrets, context_id, ctx.name, ctx.environment, ctx.parameters, environment
+        )
 
     async def credentials(self, context_id: str, environment: str) -> Credentials | None:
         mapping = self._mappings.get(context_id)
         if mapping is None:
             return None
-        credentials_id = mapping.credentials_ids.get(environment)
-        if credentials_id is None:
-            known = ", ".join(sorted(mapping.credentials_ids)) or "none"
-            raise ContextLookupError(
-                f"credentials mapping {context_id!r} ({mapping.name}) has no credentials for {environment} "
-                f"(it has: {known})"
-            )
+        credentials_id = mapped_credentials_id(context_id, mapping.name, mapping.credentials_ids, environment)
         stored = self._credentials.get(credentials_id)
-        if stored is None:
-            raise ContextLookupError(
-                f"credentials mapping {context_id!r} names credentials {credentials_id!r} for {environment}, "
-                "which do not exist"
-            )
-        password = await self.secrets.get(password_secret_name(credentials_id))
-        return Credentials(stored.user, stored.host, stored.port, stored.database, password)
+        return await credentials_with_password(self.secrets, context_id, credentials_id, stored, environment)
+
+
+async def context_parameters(
+    secrets: SecretStore,
+    context_id: str,
+    name: str,
+    context_environment: str,
+    parameters: Mapping[str, ContextParameter],
+    environment: str,
+) -> dict[str, ContextParameter]:
+    """A context's parameters for `environment`, secure values taken from the secret store.
+
+    Shared by every ContextSource: a context of another environment and a secure parameter without a stored
+    value are ContextLookupErrors naming ids, never values."""
+    if context_environment != environment:
+        raise ContextLookupError(
+            f"context {context_id!r} ({name}) belongs to environment {context_environment}, not to {environment}"
+        )
+    out: dict[str, ContextParameter] = {}
+    for key, param in parameters.items():
+        if param.is_secure:
+            secret = await secrets.get(parameter_secret_name(context_id, key))
+            if secret is None:
+                raise ContextLookupError(
+                    f"secure parameter {key!r} of context {context_id!r} has no value in the secret store"
+                )
+            param = ContextParameter(param.key, secret, param.type, True)
+        out[key] = param
+    return out
+
+
+def mapped_credentials_id(context_id: str, name: str, credentials_ids: Mapping[str, str], environment: str) -> str:
+    """The credentials id a mapping names for `environment` (ContextLookupError when it names none)."""
+    credentials_id = credentials_ids.get(environment)
+    if credentials_id is None:
+        known = ", ".join(sorted(credentials_ids)) or "none"
+        raise ContextLookupError(
+            f"credentials mapping {context_id!r} ({name}) has no credentials for {environment} (it has: {known})"
+        )
+    return credentials_id
+
+
+class _StoredCredentials(Protocol):
+    """What a store keeps of credentials (everything but the password)."""
+
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def database(self) -> str | None: ...
+
+
+async def credentials_with_password(
+    secrets: SecretStore, context_id: str, credentials_id: str, stored: _StoredCredentials | None, environment: str
+) -> Credentials:
+    """Stored credentials joined with their password from the secret store."""
+    if stored is None:
+        raise ContextLookupError(
+            f"credentials mapping {context_id!r} names credentials {credentials_id!r} for {environment}, "
+            "which do not exist"
+        )
+    password = await secrets.get(password_secret_name(credentials_id))
+    return Credentials(stored.user, stored.host, stored.port, stored.database, password)
 
 
 def _environment(value: str) -> str:

@@ -302,17 +302,8 @@ def _follow(ctx: typer.Context, execution_id: str) -> dict[str, Any]:
     return last
 
 
-@executions_app.command("start")
-def executions_start(
-    ctx: typer.Context,
-    job_id: str,
-    environment: str = typer.Option(None, "--env", "-e", help="DEV, TEST or PROD (default: the server's)"),
-    follow: bool = typer.Option(False, "--follow", "-f", help="follow progress until it ends"),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Start an execution of a stored job."""
-    body = {"environment": environment.upper()} if environment else {}
-    started = _run(ctx, lambda c: c.call("POST", f"/execution/{job_id}", body))
+def _report_started(ctx: typer.Context, started: dict[str, Any], *, follow: bool, as_json: bool) -> None:
+    """Print a started execution's id, or follow it to its end and exit 0 only on SUCCESS."""
     if not follow:
         if as_json:
             _print_json(started)
@@ -325,6 +316,20 @@ def executions_start(
         _print_json(final)
     status = (final.get("execution") or {}).get("status")
     raise typer.Exit(0 if status == "SUCCESS" else EXIT_REFUSED)
+
+
+@executions_app.command("start")
+def executions_start(
+    ctx: typer.Context,
+    job_id: str,
+    environment: str = typer.Option(None, "--env", "-e", help="DEV, TEST or PROD (default: the server's)"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="follow progress until it ends"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Start an execution of a stored job."""
+    body = {"environment": environment.upper()} if environment else {}
+    started = _run(ctx, lambda c: c.call("POST", f"/execution/{job_id}", body))
+    _report_started(ctx, started, follow=follow, as_json=as_json)
 
 
 @executions_app.command("list")
@@ -668,18 +673,7 @@ def schedules_run_now(
 ) -> None:
     """Start a schedule's job now; prints the execution id."""
     started = _run(ctx, lambda c: c.call("POST", f"/schedules/{schedule_id}/run-now"))
-    if not follow:
-        if as_json:
-            _print_json(started)
-        else:
-            out.print(started["execution_id"])
-        return
-    err.print(f"execution {started['execution_id']} started", highlight=False)
-    final = _follow(ctx, started["execution_id"])
-    if as_json:
-        _print_json(final)
-    status = (final.get("execution") or {}).get("status")
-    raise typer.Exit(0 if status == "SUCCESS" else EXIT_REFUSED)
+    _report_started(ctx, started, follow=follow, as_json=as_json)
 
 
 # -- serve ------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,26 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+async def _drop_schema(dsn: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """(url, schema) of an empty store database on each backend: a SQLite file, or a fresh PostgreSQL schema
+    dropped afterwards. Every store-backed test (store, API, scheduling) is parametrised over both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'etl.db'}", None
+        return
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    schema = f"etl_test_{uuid.uuid4().hex[:12]}"
+    yield dsn, schema
+    asyncio.run(_drop_schema(dsn, schema))

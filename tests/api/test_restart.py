@@ -3,14 +3,10 @@ and shutdown lets running executions finish within the grace period, then cancel
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from apitools import get_token, job_doc, make_app, make_settings
 from quart.typing import TestClientProtocol as QuartClient
@@ -18,24 +14,10 @@ from quart.typing import TestClientProtocol as QuartClient
 from etl_core.store import AttemptRecord, ExecutionRecord, Store, open_store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
-    """(url, schema): a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'etl.db'}", None
-        return
-    dsn: str = request.getfixturevalue("postgres_dsn")
-    schema = f"etl_restart_{uuid.uuid4().hex[:12]}"
-    yield dsn, schema
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+@pytest.fixture
+def database(store_url: tuple[str, str | None]) -> tuple[str, str | None]:
+    """(url, schema) of the store on each backend (the shared `store_url` fixture)."""
+    return store_url
 
 
 def store_for(database: tuple[str, str | None]) -> Store:

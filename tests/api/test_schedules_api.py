@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 from apitools import get_token, job_doc, make_app, make_settings
 from quart import Quart
@@ -26,24 +24,10 @@ SLOW = {"source": {"delay_s": 0.02, "batch_size": 1}, "records": 500}
 FINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
-    """(url, schema): a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'etl.db'}", None
-        return
-    dsn: str = request.getfixturevalue("postgres_dsn")
-    schema = f"etl_sched_api_{uuid.uuid4().hex[:12]}"
-    yield dsn, schema
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+@pytest.fixture
+def database(store_url: tuple[str, str | None]) -> tuple[str, str | None]:
+    """(url, schema) of the store on each backend (the shared `store_url` fixture)."""
+    return store_url
 
 
 def store_for(database: tuple[str, str | None]) -> Store:

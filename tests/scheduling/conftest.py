@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from schedtools import make_settings
 
@@ -17,26 +14,6 @@ from etl_core.services.executions import ExecutionService
 from etl_core.services.metrics import ServerMetrics
 from etl_core.settings import Settings
 from etl_core.store import Store, open_store
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
-    """(url, schema) of an empty database on each backend; the PostgreSQL schema is dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'etl.db'}", None
-        return
-    dsn: str = request.getfixturevalue("postgres_dsn")
-    schema = f"etl_sched_{uuid.uuid4().hex[:12]}"
-    yield dsn, schema
-    asyncio.run(drop_schema(dsn, schema))
-
-
-async def drop_schema(dsn: str, schema: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

@@ -60,14 +60,17 @@ class CsvBatchReader:
         batch_size: int,
         chunk_size: int = BULK_CHUNK,
         eager: bool = False,
+        stream: IO[bytes] | None = None,
     ) -> None:
+        """`stream`, when given, is read instead of opening `path` (a byte range of a larger file, say); the
+        reader closes it. `path` still names the file in messages."""
         self.path = path
         self.dialect = dialect
         self.schema = schema
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.eager = eager
-        self._fh: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._fh: IO[bytes] = stream if stream is not None else open(path, "rb")  # noqa: SIM115 - close()
         self._decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="strict")
         self._carry = ""
         self._line = 0

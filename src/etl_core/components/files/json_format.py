@@ -90,20 +90,32 @@ class JsonLinesReader:
     """Reads a JSON-lines file into batches of records. Not thread-safe; one call at a time."""
 
     def __init__(
-        self, path: Path, schema: Schema | None, *, batch_size: int, chunk_size: int = BULK_CHUNK, eager: bool = False
+        self,
+        path: Path,
+        schema: Schema | None,
+        *,
+        batch_size: int,
+        chunk_size: int = BULK_CHUNK,
+        eager: bool = False,
+        stream: InputFile | None = None,
+        first_line: int = 1,
+        check_format: bool = True,
     ) -> None:
+        """`stream` (read instead of opening `path`) and `first_line` let a reader take one byte range of a larger
+        file with the file's own line numbers; `check_format=False` skips the "is this JSON lines at all" test,
+        which is about a file's start, not about a range in its middle."""
         self.path = path
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.eager = eager
-        self._in = InputFile(path)
+        self._in = stream if stream is not None else InputFile(path)
         self._numbered = _Numbered(schema)
         self._carry: list[bytes] = []
         self._lines: list[bytes] = []
-        self._first_line = 1  # the line number of self._lines[0]
+        self._first_line = first_line  # the line number of self._lines[0]
         self._started = False
         self._eof = False
-        self._checked = False
+        self._checked = not check_format
         self._offset = 0
 
     def close(self) -> None:

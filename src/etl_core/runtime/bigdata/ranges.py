@@ -1,10 +1,8 @@
 """Reading one byte range of a CSV or JSON-lines file with the local format readers.
 
 The readers (`CsvBatchReader`, `JsonLinesReader`) are the local ones, so a range is parsed, typed and
-checked exactly as the whole file would be; only their byte source is swapped for a `RangeStream` (the
-header line, then the range) and their line counting is moved to where the range starts. These are the
-readers' private seams (`_fh`, `_in`, `_first_line`, `_checked`): tests/runtime/bigdata cover them, and a
-public `stream=` argument on the readers would let this module drop them.
+checked exactly as the whole file would be; only their byte source is a `RangeStream` (the header line, then
+the range), given through their public `stream=` argument, and their line counting starts where the range does.
 """
 
 from __future__ import annotations
@@ -85,9 +83,8 @@ async def read_csv_range(ctx: ComponentContext[Any], part: FilePart) -> None:
     schema = ctx.out_schema("out")
 
     def open_reader() -> BatchReader:
-        reader = CsvBatchReader(path, dialect, schema, batch_size=ctx.batch_size, chunk_size=BULK_CHUNK)
-        reader._fh.close()
-        reader._fh = cast("IO[bytes]", RangeStream(path, part.start, end, part.head))
+        stream = cast("IO[bytes]", RangeStream(path, part.start, end, part.head))
+        reader = CsvBatchReader(path, dialect, schema, batch_size=ctx.batch_size, chunk_size=BULK_CHUNK, stream=stream)
         return _Shifted(reader, part.line_offset, len(part.head))
 
     await run_reader(ctx, path, open_reader)
@@ -101,12 +98,14 @@ async def read_json_lines_range(ctx: ComponentContext[Any], part: FilePart) -> N
     schema = ctx.out_schema("out")
 
     def open_reader() -> BatchReader:
-        reader = JsonLinesReader(path, schema, batch_size=ctx.batch_size, chunk_size=BULK_CHUNK)
-        reader._in.close()
-        reader._in = cast(InputFile, RangeStream(path, part.start, end))
-        reader._first_line = part.first_line
-        # "no line of the first chunk parses: not JSON lines" is about the file's start, not a range's
-        reader._checked = part.start > 0
-        return reader
+        return JsonLinesReader(
+            path,
+            schema,
+            batch_size=ctx.batch_size,
+            chunk_size=BULK_CHUNK,
+            stream=cast(InputFile, RangeStream(path, part.start, end)),
+            first_line=part.first_line,
+            check_format=part.start == 0,
+        )
 
     await run_reader(ctx, path, open_reader)

@@ -1,9 +1,9 @@
-"""Built-in component types, listed by explicit imports (each import registers its types).
+"""Component types: the registry (registry.py), the context every component runs with (base.py), columnar
+batches (columns.py) and the built-in types, one module each, in families (files, databases, ops).
 
-Importing this package fills `etl_core.components.registry.REGISTRY`.
+A built-in type's module is imported the first time the type is asked for (`registry.BUILTIN_MODULES`).
 """
 
-from etl_core.components import databases, files, ops, testing_types
 from etl_core.components.registry import REGISTRY, ComponentType, register
 
-__all__ = ["REGISTRY", "ComponentType", "databases", "files", "ops", "register", "testing_types"]
+__all__ = ["REGISTRY", "ComponentType", "register"]

@@ -1,7 +1,8 @@
 """What a component sees: its options, its context and its ports.
 
 Contract for every component coroutine `async def run(ctx) -> None`:
-- it reads batches (lists of records) from `ctx.inputs[port]` until the stream ends and sends batches to
+- it reads batches (lists of records; `Columns` too through `batches()` when registered with `columns=`,
+  see columns.py) from `ctx.inputs[port]` until the stream ends and sends batches to
   `ctx.outputs[port]`; it closes what it owns (`async with` on its ports), and closing is the end of data;
 - it never mutates a batch or a record it received: an out port with several edges hands the same batch to
   every receiver, so a transform builds new records;
@@ -21,12 +22,15 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import ConfigDict
 
+from etl_core.components.columns import Columns
 from etl_core.config.schema import Schema, StrictModel
 from etl_core.errors import RecordError
 from etl_core.observability.metrics import ComponentMetrics
 
 Record = dict[str, Any]
 Batch = list[Record]
+AnyBatch = Batch | Columns
+"""What an edge carries: a list of records, or (between components that accept them) `Columns`."""
 
 DEFAULT_BATCH_SIZE = 10_000
 
@@ -47,6 +51,10 @@ class Inbox(Protocol):
     port: str
 
     def __aiter__(self) -> AsyncIterator[Batch]: ...
+    def batches(self) -> AsyncIterator[AnyBatch]:
+        """The batches as they arrive: `Columns` too, for components registered with `columns=`."""
+        ...
+
     async def aclose(self) -> None: ...
     async def __aenter__(self) -> Inbox: ...
     async def __aexit__(
@@ -61,7 +69,12 @@ class Outbox(Protocol):
 
     @property
     def connected(self) -> bool: ...
-    async def send(self, batch: Batch) -> None: ...
+    @property
+    def columnar(self) -> bool:
+        """Whether every receiver accepts `Columns` (the planner's `columnar_ports`)."""
+        ...
+
+    async def send(self, batch: AnyBatch) -> None: ...
     async def aclose(self) -> None: ...
     async def __aenter__(self) -> Outbox: ...
     async def __aexit__(

@@ -6,11 +6,15 @@ A new type is one module:
               summary="...", example={...})
     async def run(ctx: ComponentContext[FilterOptions]) -> None: ...
 
-and one explicit import in its family's `__init__`. `/configs` and `docs/components/` are generated from here.
+and one line in `BUILTIN_MODULES` below. The registry imports a type's module the first time the type is asked
+for, so a job loads only the modules of the types it uses (start-up time: `etl run` should not pay for
+openpyxl or six database option models to copy a CSV file); listing the types (`etl components`, `/configs`,
+`docs/components/`, generated from here) imports them all.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +38,12 @@ ERROR_SCHEMA = Schema(
 SchemaDeriver = Callable[[Any, Mapping[str, Schema | None], Sequence[str]], dict[str, Schema]]
 # check(options, in_ports, out_ports) -> [(option path, message)]: option references to ports that do not exist
 PortChecker = Callable[[Any, Sequence[str], Sequence[str]], list[tuple[str, str]]]
+# how a type takes `Columns` batches (columns.py) on its inputs:
+#   "none":    never (it iterates its ports and gets lists of records);
+#   "consume": always (it reads `batches()` and works on columns; what it sends is its own);
+#   "pass":    when every receiver of its outputs (the error port aside) accepts them too, because it forwards
+#              the batches it receives (filter, split, merge, a writer's pass-through `out`)
+ColumnsMode = Literal["none", "consume", "pass"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,7 @@ class ComponentType:
     test_only: bool = False
     icon: str = "box"
     check_ports: PortChecker | None = None
+    columns: ColumnsMode = "none"
 
     @property
     def is_source(self) -> bool:
@@ -86,30 +97,60 @@ def passthrough_schemas(
 
 
 class Registry:
-    """Component types by name. Built-ins register themselves when `etl_core.components` is imported."""
+    """Component types by name. `modules` names, by type, the module whose import registers it (loaded on
+    first use)."""
 
-    def __init__(self) -> None:
+    def __init__(self, modules: Mapping[str, str] | None = None) -> None:
         self._types: dict[str, ComponentType] = {}
+        self._modules = dict(modules or {})
 
     def add(self, ctype: ComponentType) -> None:
         if ctype.name in self._types:
             raise ValueError(f"component type {ctype.name!r} is registered twice")
         self._types[ctype.name] = ctype
 
+    def _load(self, name: str) -> None:
+        module = self._modules.get(name)
+        if module is not None and name not in self._types:
+            importlib.import_module(module)
+
+    def load_all(self) -> None:
+        for name in list(self._modules):
+            self._load(name)
+
     def get(self, name: str) -> ComponentType | None:
+        self._load(name)
         return self._types.get(name)
 
     def names(self, *, include_test: bool = True) -> list[str]:
+        self.load_all()
         return sorted(n for n, t in self._types.items() if include_test or not t.test_only)
 
     def types(self, *, include_test: bool = True) -> list[ComponentType]:
         return [self._types[n] for n in self.names(include_test=include_test)]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._types
+        return name in self._types or name in self._modules
 
 
-REGISTRY = Registry()
+_FAMILIES = {
+    "files": ("read_csv", "write_csv", "read_json", "write_json", "read_excel", "write_excel", "read_xml", "write_xml"),
+    "databases": (
+        "read_sqlite",
+        "write_sqlite",
+        "read_postgresql",
+        "write_postgresql",
+        "read_mariadb",
+        "write_mariadb",
+    ),
+    "ops": ("filter", "aggregation", "type_conversion", "schema_mapping", "merge", "split"),
+}
+BUILTIN_MODULES: dict[str, str] = {
+    name: f"etl_core.components.{family}.{name}" for family, names in _FAMILIES.items() for name in names
+} | dict.fromkeys(("test_source", "test_sink", "test_range"), "etl_core.components.testing_types")
+"""Every built-in type and the module that registers it (a test checks this against the registrations)."""
+
+REGISTRY = Registry(BUILTIN_MODULES)
 
 
 def register(
@@ -129,6 +170,7 @@ def register(
     test_only: bool = False,
     icon: str = "box",
     check_ports: PortChecker | None = None,
+    columns: ColumnsMode = "none",
     registry: Registry | None = None,
 ) -> Callable[[ComponentFn], ComponentFn]:
     """Register a component coroutine under `name` (see module docstring)."""
@@ -152,6 +194,7 @@ def register(
                 test_only=test_only,
                 icon=icon,
                 check_ports=check_ports,
+                columns=columns,
             )
         )
         return fn

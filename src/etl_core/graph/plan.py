@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from etl_core.components.registry import ComponentType
@@ -36,7 +37,7 @@ class PlanNode:
     out_schemas: dict[str, Schema] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class Plan:
     """A job ready to run: nodes in topological order and every edge."""
 
@@ -53,6 +54,29 @@ class Plan:
     @property
     def sources(self) -> list[PlanNode]:
         return [n for n in self.nodes.values() if not self.edges_into(n.name)]
+
+    @cached_property
+    def columnar_ports(self) -> frozenset[tuple[str, str]]:
+        """The out ports (component, port) that may send `Columns`: every edge leaving them ends at an input
+        that accepts columns. A "consume" type accepts them always; a "pass" type when its own outputs (the
+        error port aside) are columnar or unconnected. Computed sinks first (nodes are in topological order)."""
+        columnar: set[tuple[str, str]] = set()
+        accepts: dict[str, bool] = {}
+        for node in reversed(self.nodes.values()):
+            for port in node.outputs:
+                edges = self.edges_from(node.name, port)
+                if edges and all(accepts.get(e.dst, False) for e in edges):
+                    columnar.add((node.name, port))
+            mode = node.spec.columns
+            if mode == "pass":
+                accepts[node.name] = all(
+                    (node.name, port) in columnar
+                    for port in node.outputs
+                    if port != "error" and self.edges_from(node.name, port)
+                )
+            else:
+                accepts[node.name] = mode == "consume"
+        return frozenset(columnar)
 
     @property
     def sinks(self) -> list[PlanNode]:

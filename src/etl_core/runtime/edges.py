@@ -5,6 +5,9 @@
 - An output port holds one send side per edge and hands every batch to each of them (broadcast). A memory
   stream's clones would split items between receivers, so broadcasting is explicit here.
 - Counting is per batch: one metrics update and at most one clock read pair per batch and port.
+- A batch is a list of records or `Columns`. Iterating a port yields lists of records (a `Columns` batch that
+  reaches a port not planned for it is turned into records there); `batches()` yields both, for components
+  that work on columns.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from types import TracebackType
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from etl_core.components.base import Batch
+from etl_core.components.base import AnyBatch, Batch
+from etl_core.components.columns import as_records
 from etl_core.observability.metrics import ComponentMetrics
 
 DEFAULT_CAPACITY = 4
@@ -25,13 +29,17 @@ DEFAULT_CAPACITY = 4
 class InPort:
     """The receiving end of one input port."""
 
-    def __init__(self, port: str, stream: MemoryObjectReceiveStream[Batch], metrics: ComponentMetrics) -> None:
+    def __init__(self, port: str, stream: MemoryObjectReceiveStream[AnyBatch], metrics: ComponentMetrics) -> None:
         self.port = port
         self._stream = stream
         self._metrics = metrics
         metrics.received.setdefault(port, 0)
 
     async def __aiter__(self) -> AsyncIterator[Batch]:
+        async for batch in self.batches():
+            yield as_records(batch)
+
+    async def batches(self) -> AsyncIterator[AnyBatch]:
         stream = self._stream
         metrics = self._metrics
         port = self.port
@@ -70,24 +78,36 @@ class InPort:
 class OutPort:
     """The sending end of one output port: broadcasts each batch to every edge."""
 
-    def __init__(self, port: str, streams: list[MemoryObjectSendStream[Batch]], metrics: ComponentMetrics) -> None:
+    def __init__(
+        self,
+        port: str,
+        streams: list[MemoryObjectSendStream[AnyBatch]],
+        metrics: ComponentMetrics,
+        *,
+        columnar: bool = False,
+    ) -> None:
         self.port = port
         self._streams = streams
         self._metrics = metrics
+        self._columnar = columnar and bool(streams)
         metrics.sent.setdefault(port, 0)
+
+    @property
+    def columnar(self) -> bool:
+        return self._columnar
 
     @property
     def connected(self) -> bool:
         return bool(self._streams)
 
-    async def send(self, batch: Batch) -> None:
+    async def send(self, batch: AnyBatch) -> None:
         if not batch:
             return
         metrics = self._metrics
         if not self._streams:
             metrics.dismissed += len(batch)
             return
-        gone: list[MemoryObjectSendStream[Batch]] = []
+        gone: list[MemoryObjectSendStream[AnyBatch]] = []
         for stream in self._streams:
             try:
                 stream.send_nowait(batch)
@@ -122,5 +142,5 @@ class OutPort:
 
 def new_stream(
     capacity: int = DEFAULT_CAPACITY,
-) -> tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]]:
-    return anyio.create_memory_object_stream[Batch](capacity)
+) -> tuple[MemoryObjectSendStream[AnyBatch], MemoryObjectReceiveStream[AnyBatch]]:
+    return anyio.create_memory_object_stream[AnyBatch](capacity)

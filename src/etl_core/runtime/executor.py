@@ -23,7 +23,7 @@ import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectSendStream
 
-from etl_core.components.base import Batch, ComponentContext
+from etl_core.components.base import AnyBatch, ComponentContext
 from etl_core.components.support.files import PathNotAllowed, resolve_data_path
 from etl_core.errors import ComponentError, ConfigError, PermanentComponentError
 from etl_core.graph.plan import Plan, PlanNode
@@ -49,6 +49,7 @@ class RunOptions:
     allowed_roots: tuple[Path, ...] = ()
     batch_size: int = 10_000
     edge_capacity: int = DEFAULT_CAPACITY
+    columnar: bool = True
     retry_backoff_s: float = 1.0
     retry_backoff_max_s: float = 30.0
     log_dir: Path | None = None
@@ -306,13 +307,13 @@ class JobExecutor:
         opts = self.options
         capacity = max(1, opts.edge_capacity)
         receivers = {}
-        senders: dict[tuple[str, str], MemoryObjectSendStream[Batch]] = {}
+        senders: dict[tuple[str, str], MemoryObjectSendStream[AnyBatch]] = {}
         for node in plan.nodes.values():
             for port in node.inputs:
                 send, recv = new_stream(capacity)
                 senders[(node.name, port)] = send
                 receivers[(node.name, port)] = recv
-        out_streams: dict[tuple[str, str], list[MemoryObjectSendStream[Batch]]] = {
+        out_streams: dict[tuple[str, str], list[MemoryObjectSendStream[AnyBatch]]] = {
             (n.name, p): [] for n in plan.nodes.values() for p in n.outputs
         }
         for edge in plan.edges:
@@ -321,6 +322,7 @@ class JobExecutor:
             send.close()
         resolve = partial(resolve_data_path, data_dir=opts.data_dir, allowed_roots=opts.allowed_roots)
         contexts: dict[str, ComponentContext[Any]] = {}
+        columnar = plan.columnar_ports if opts.columnar else frozenset()
         for node in plan.nodes.values():
             metrics = attempt.components[node.name]
             options = node.options
@@ -331,7 +333,10 @@ class JobExecutor:
                 comp_type=node.comp_type,
                 options=options,
                 inputs={p: InPort(p, receivers[(node.name, p)], metrics) for p in node.inputs},
-                outputs={p: OutPort(p, out_streams[(node.name, p)], metrics) for p in node.outputs},
+                outputs={
+                    p: OutPort(p, out_streams[(node.name, p)], metrics, columnar=(node.name, p) in columnar)
+                    for p in node.outputs
+                },
                 metrics=metrics,
                 log=structlog.get_logger("etl_core.component"),
                 strategy=plan.job.strategy_type,

@@ -26,6 +26,7 @@ def run_options(settings: Settings, **overrides: Any) -> RunOptions:
         allowed_roots=settings.allowed_roots,
         batch_size=settings.batch_size,
         edge_capacity=settings.edge_capacity,
+        columnar=settings.columnar,
         retry_backoff_s=settings.retry_backoff_seconds,
         retry_backoff_max_s=settings.retry_backoff_max_seconds,
         log_dir=settings.log_dir,

@@ -94,6 +94,7 @@ async def test_bigdata_writer_to_a_directory_writes_a_part_that_reads_back(data_
 async def test_write_part_writes_each_partition_through_the_format_writer(data_dir: Path, comp_type: str) -> None:
     fmt = part_format_for(comp_type, OPTIONS[comp_type], None)
     folder = data_dir / "parts"
+    folder.mkdir()
     first = write_part(folder, 0, [[{"id": "0"}, {"id": "1"}], [{"id": "2"}]], fmt)
     second = write_part(folder, 1, iter([[{"id": "3"}]]), fmt)
     assert (first.path.name, first.records, second.path.name, second.records) == (
@@ -113,9 +114,17 @@ def test_write_part_leaves_nothing_when_a_partition_fails(tmp_path: Path) -> Non
         yield [{"id": 1}]
         raise RuntimeError("partition lost")
 
+    (tmp_path / "parts").mkdir()
     with pytest.raises(RuntimeError, match="partition lost"):
         write_part(tmp_path / "parts", 0, batches(), fmt)
     assert listing(tmp_path / "parts") == []
+
+
+def test_write_part_never_recreates_a_removed_directory(tmp_path: Path) -> None:
+    fmt = part_format_for("write_json", None, None)
+    with pytest.raises(FileNotFoundError):
+        write_part(tmp_path / "gone", 0, [[{"id": 1}]], fmt)
+    assert listing(tmp_path) == []
 
 
 def test_write_part_returns_refused_records_instead_of_raising(tmp_path: Path) -> None:

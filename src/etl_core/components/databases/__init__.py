@@ -1,15 +1,4 @@
-"""Database components. Each import registers one type.
+"""Database components, one module per type (registered on first use: `registry.BUILTIN_MODULES`).
 
 The drivers (aiosqlite, asyncpg, asyncmy) are imported only when a database component runs.
 """
-
-from etl_core.components.databases import (
-    read_mariadb,
-    read_postgresql,
-    read_sqlite,
-    write_mariadb,
-    write_postgresql,
-    write_sqlite,
-)
-
-__all__ = ["read_mariadb", "read_postgresql", "read_sqlite", "write_mariadb", "write_postgresql", "write_sqlite"]

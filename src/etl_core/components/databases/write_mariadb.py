@@ -24,6 +24,7 @@ class WriteMariadbOptions(ServerOptions, DatabaseWriteOptions):
     outputs=("out",),
     category="database",
     derive_schemas=passthrough_schemas,
+    columns="pass",
     icon="database",
     summary="Writes records to a MariaDB/MySQL table (insert, upsert, update, truncate or replace); "
     "the rows are committed only when the whole run succeeds.",

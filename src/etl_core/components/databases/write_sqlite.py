@@ -18,6 +18,7 @@ class WriteSqliteOptions(SqliteFileOptions, DatabaseWriteOptions):
     outputs=("out",),
     category="database",
     derive_schemas=passthrough_schemas,
+    columns="pass",
     icon="database",
     summary="Writes records to a SQLite table (insert, upsert, update, truncate or replace); "
     "the rows are committed only when the whole run succeeds.",

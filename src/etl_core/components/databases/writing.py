@@ -22,7 +22,8 @@ from itertools import count
 from operator import itemgetter
 from typing import Any
 
-from etl_core.components.base import Batch, ComponentContext, Outbox
+from etl_core.components.base import AnyBatch, ComponentContext, Outbox
+from etl_core.components.columns import Columns, batch_concat, batch_slice
 from etl_core.components.databases.options import DatabaseWriteOptions
 from etl_core.components.databases.support import component_error, config_error
 from etl_core.components.support.nesting import get_path, split_path
@@ -165,23 +166,30 @@ class TableWriter:
 
     async def consume(self, inbox: Any, out: Outbox) -> None:
         size = self.opts.batch_size
-        pending: Batch = []
-        async for batch in inbox:
+        pending: list[AnyBatch] = []
+        held = 0
+        async for batch in inbox.batches():
             if self.ctx.row_mode:
                 for start in range(0, len(batch), size):
-                    await self._write(batch[start : start + size], out)
+                    await self._write(batch_slice(batch, start, start + size), out)
                 continue
             if not pending and len(batch) == size:
                 await self._write(batch, out)  # the usual case in bulk mode: no copying
                 continue
-            pending.extend(batch)
-            while len(pending) >= size:
-                chunk, pending = pending[:size], pending[size:]
-                await self._write(chunk, out)
+            pending.append(batch)
+            held += len(batch)
+            if held >= size:
+                joined = batch_concat(pending)
+                start = 0
+                while held - start >= size:
+                    await self._write(batch_slice(joined, start, start + size), out)
+                    start += size
+                pending = [batch_slice(joined, start, held)] if start < held else []
+                held -= start
         if pending:
-            await self._write(pending, out)
+            await self._write(batch_concat(pending), out)
 
-    async def _write(self, records: Batch, out: Outbox) -> None:
+    async def _write(self, records: AnyBatch, out: Outbox) -> None:
         rows, bad = encode_rows(self._rows(records), self.encodings, self.columns)
         index = list(range(len(records)))
         if bad:
@@ -197,7 +205,10 @@ class TableWriter:
             await self.ctx.record_errors(
                 [(records[i], f"input record {self.offset + i + 1}: {failed[i]}", None) for i in sorted(failed)]
             )
-        written = [r for i, r in enumerate(records) if i not in failed] if failed else records
+        written: AnyBatch = records
+        if failed:
+            kept = [i for i in range(len(records)) if i not in failed]
+            written = records.take(kept) if isinstance(records, Columns) else [records[i] for i in kept]
         self.written += len(written)
         self.offset += len(records)
         if self.opts.commit == "batch":
@@ -207,8 +218,13 @@ class TableWriter:
         if out.connected and written:
             await out.send(written)
 
-    def _rows(self, records: Batch) -> list[tuple[Any, ...]]:
-        """Records as row tuples in column order (missing fields are null), one C-level call per record."""
+    def _rows(self, records: AnyBatch) -> list[tuple[Any, ...]]:
+        """Records as row tuples in column order (missing fields are null), one C-level call per record, or
+        one C-level transposition for a columnar batch."""
+        if isinstance(records, Columns):
+            if self.flat is not None and all(records.has(c) for c in self.columns):
+                return records.rows(self.columns)
+            records = records.records()
         flat = self.flat
         if flat is not None:
             try:

@@ -5,7 +5,8 @@ is decoded incrementally and cut at the last line break that lies outside quotes
 embedded newlines is never split. The cut is first guessed from quote parity (an even number of quote
 characters before it: exact for RFC 4180 files) and verified by the parse itself; a stray quote inside an
 unquoted field (`12" pipe`) breaks parity, and then the boundary is found exactly by letting `csv.reader` walk
-the lines. Rows are typed one column at a time.
+the lines. Rows are typed one column at a time; a reader asked for `columnar` batches hands the typed columns
+on as `Columns` (flat layouts only) instead of building a record per row.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
+from etl_core.components.columns import Columns
 from etl_core.components.support.nesting import flat_columns, flatten, get_path, split_path, to_flat_value, unflatten
 from etl_core.components.support.values import convert_text_column
 from etl_core.config.schema import FieldDef, Schema
@@ -35,6 +37,13 @@ class ParsedBatch:
     """Records ready to send, and the rows that failed as (raw record, message, line)."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
+    columns: Columns | None = None  # instead of `records`, from a reader asked for columnar batches
+
+    @property
+    def batch(self) -> list[dict[str, Any]] | Columns:
+        """What to send: the columns when there are, else the records."""
+        return self.columns if self.columns is not None else self.records
+
     errors: list[tuple[Any, str, int | None]] = field(default_factory=list)
     bytes_read: int = 0
 
@@ -61,15 +70,18 @@ class CsvBatchReader:
         chunk_size: int = BULK_CHUNK,
         eager: bool = False,
         stream: IO[bytes] | None = None,
+        columnar: bool = False,
     ) -> None:
         """`stream`, when given, is read instead of opening `path` (a byte range of a larger file, say); the
-        reader closes it. `path` still names the file in messages."""
+        reader closes it. `path` still names the file in messages. `columnar` batches are `Columns` when the
+        layout is flat (no dotted or indexed header names to nest)."""
         self.path = path
         self.dialect = dialect
         self.schema = schema
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.eager = eager
+        self.columnar = columnar
         self._fh: IO[bytes] = stream if stream is not None else open(path, "rb")  # noqa: SIM115 - close()
         self._decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="strict")
         self._carry = ""
@@ -109,7 +121,7 @@ class CsvBatchReader:
         rows, self._rows = self._rows[:size], self._rows[size:]
         lines, self._lines = self._lines[:size], self._lines[size:]
         assert self._layout is not None
-        batch = self._layout.build(rows, lines, self.dialect)
+        batch = self._layout.build(rows, lines, self.dialect, columnar=self.columnar)
         batch.bytes_read = self._offset - read_before
         return batch
 
@@ -281,8 +293,11 @@ class _Layout:
             )
         self.nested = any("." in name or "[" in name for _, name, _ in self.columns)
 
-    def build(self, rows: list[list[str]], lines: list[int], dialect: CsvDialect) -> ParsedBatch:
-        """Typed records for `rows` (one column at a time); rows that do not fit become errors."""
+    def build(
+        self, rows: list[list[str]], lines: list[int], dialect: CsvDialect, *, columnar: bool = False
+    ) -> ParsedBatch:
+        """Typed records for `rows` (one column at a time); rows that do not fit become errors. With
+        `columnar` and a flat layout the typed columns are the batch (`Columns`), no record is built."""
         out = ParsedBatch()
         width = self.width
         if rows and set(map(len, rows)) != {width}:
@@ -314,15 +329,20 @@ class _Layout:
                 for idx, msg in col_bad.items():
                     bad.setdefault(idx, msg)
             converted.append(col)
+        if bad:
+            for idx in sorted(bad):
+                out.errors.append((dict(zip(self.header, rows[idx], strict=True)), bad[idx], lines[idx]))
+            # width errors were collected first; the first error of a batch must be the first in the file
+            out.errors.sort(key=lambda e: e[2] or 0)
+        if columnar and not self.nested and names:
+            batch = Columns(names, converted)
+            out.columns = batch.take([i for i in range(len(batch)) if i not in bad]) if bad else batch
+            return out
         records = [dict(zip(names, values)) for values in zip(*converted)]  # noqa: B905 - widths checked above
         if self.nested:
             records = [unflatten(r) for r in records]
         if bad:
-            for idx in sorted(bad):
-                out.errors.append((dict(zip(self.header, rows[idx], strict=True)), bad[idx], lines[idx]))
             records = [r for idx, r in enumerate(records) if idx not in bad]
-            # width errors were collected first; the first error of a batch must be the first in the file
-            out.errors.sort(key=lambda e: e[2] or 0)
         out.records = records
         return out
 
@@ -428,22 +448,27 @@ class CsvBatchWriter:
             parts.append(buf.getvalue()[:-2] + self._lineterminator)
         return "".join(parts)
 
-    def write(self, batch: Sequence[dict[str, Any]]) -> int:
+    def write(self, batch: Sequence[dict[str, Any]] | Columns) -> int:
         """Write a batch; returns the bytes written to the file since the previous call (a header included)."""
         if not batch:
             return 0
         if self.columns is None:
-            self.columns = list(flatten(batch[0]).keys())
+            self.columns = list(batch.names) if isinstance(batch, Columns) else list(flatten(batch[0]).keys())
             self._prepare()
             self._emit_header()
         self._put(self._rows(batch))
         return self._written()
 
-    def _rows(self, batch: Sequence[dict[str, Any]]) -> list[Sequence[Any]]:
+    def _rows(self, batch: Sequence[dict[str, Any]] | Columns) -> list[Sequence[Any]]:
         """The batch as rows, built one column at a time (C-level `map` per column, no per-row Python)."""
         columns = self.columns or []
-        cols: list[list[Any]]
-        if self._plain:
+        cols: list[Sequence[Any]]
+        if isinstance(batch, Columns):
+            if not self._plain:
+                return self._rows(batch.records())
+            missing = [None] * len(batch)
+            cols = [batch.column(c) if batch.has(c) else missing for c in columns]
+        elif self._plain:
             try:
                 cols = [list(map(g, batch)) for g in self._getters]
             except KeyError:

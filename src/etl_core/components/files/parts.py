@@ -118,9 +118,9 @@ def write_part(directory: Path, index: int, batches: Iterable[list[Record]], fmt
     The records go through `fmt.open` (the format's writer class) into a hidden temporary file in the same
     directory, which is renamed onto the part's name only when every batch was written and the document
     closed; on any error the temporary file is removed and the error propagates. Refused records (a value the
-    format cannot hold) are returned in `errors` for the caller to route, not raised.
+    format cannot hold) are returned in `errors` for the caller to route, not raised. `directory` must exist:
+    it is never created here, so a part cannot reappear in a staging directory its owner has already removed.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / part_name(index, fmt.suffix)
     fd, name = tempfile.mkstemp(dir=directory, prefix=f".{final.name}.", suffix=".tmp")
     os.close(fd)

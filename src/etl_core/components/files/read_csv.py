@@ -46,5 +46,6 @@ async def read_csv(ctx: ComponentContext[ReadCsvOptions]) -> None:
             batch_size=ctx.batch_size,
             chunk_size=ROW_CHUNK if ctx.row_mode else BULK_CHUNK,
             eager=ctx.row_mode,
+            columnar=ctx.output("out").columnar,
         ),
     )

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import field_validator
 
 from etl_core.components.base import ComponentContext
-from etl_core.components.files.excel_format import SUFFIXES, ExcelBatchReader
 from etl_core.components.files.excel_options import SheetOptions, is_excel_path
 from etl_core.components.files.format_options import check_input_path
 from etl_core.components.files.options import FileOptions
@@ -50,6 +49,8 @@ async def read_excel(ctx: ComponentContext[ReadExcelOptions]) -> None:
     opts = ctx.options
     path = ctx.path(opts.filepath)
     schema = ctx.out_schema("out")
+    # imported here: openpyxl costs ~80 ms at start-up, and most jobs never read a workbook
+    from etl_core.components.files.excel_format import SUFFIXES, ExcelBatchReader
 
     def open_one(file: Path) -> BatchReader:
         return ExcelBatchReader(file, schema, opts.sheet_name, batch_size=ctx.batch_size, eager=ctx.row_mode)

@@ -124,8 +124,7 @@ async def run_reader(ctx: ComponentContext[Any], path: Path, open_reader: Callab
                 ctx.metrics.bytes_read += batch.bytes_read
                 if batch.errors:
                     await ctx.record_errors(batch.errors)
-                if batch.records:
-                    await out.send(batch.records)
+                await out.send(batch.batch)  # an empty batch is not sent
     finally:
         reader.close()
 

@@ -27,6 +27,7 @@ class WriteCsvOptions(WriterOptions, CsvDialectOptions):
     outputs=("out",),
     category="file",
     derive_schemas=passthrough_schemas,
+    columns="pass",
     icon="file-csv",
     summary="Writes records to a CSV file; the file appears only when the whole run succeeds.",
     example={
@@ -54,7 +55,7 @@ async def write_csv(ctx: ComponentContext[WriteCsvOptions]) -> None:
                 lambda: CsvBatchWriter(fh, dialect, schema, lineterminator=opts.lineterminator, write_header=fresh)
             )
             async with ctx.input("in") as inbox, ctx.output("out") as out:
-                async for batch in inbox:
+                async for batch in inbox.batches():
                     ctx.metrics.bytes_written += await anyio.to_thread.run_sync(writer.write, batch)
                     if out.connected:
                         await out.send(batch)

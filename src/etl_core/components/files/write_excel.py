@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import ValidationInfo, field_validator
 
 from etl_core.components.base import ComponentContext
-from etl_core.components.files.excel_format import ExcelWriter, excel_part_format
 from etl_core.components.files.excel_options import SheetOptions, is_excel_path
 from etl_core.components.files.format_options import check_output_path, refuse_append
 from etl_core.components.files.options import WriterOptions
@@ -57,6 +56,8 @@ async def write_excel(ctx: ComponentContext[WriteExcelOptions]) -> None:
     opts = ctx.options
     schema = ctx.in_schema("in")
     macro = opts.filepath.lower().endswith(".xlsm")
+    # imported here: openpyxl costs ~80 ms at start-up, and most jobs never write a workbook
+    from etl_core.components.files.excel_format import ExcelWriter, excel_part_format
 
     def open_writer(path: Path, append: bool) -> FormatWriter:
         return ExcelWriter(path, opts.sheet_name, schema, macro=macro)

@@ -1,5 +1,1 @@
-"""Data-operation components. Each import registers one type."""
-
-from etl_core.components.ops import aggregation, filter, merge, schema_mapping, split, type_conversion
-
-__all__ = ["aggregation", "filter", "merge", "schema_mapping", "split", "type_conversion"]
+"""Data-operation components, one module per type (registered on first use: `registry.BUILTIN_MODULES`)."""

@@ -10,7 +10,7 @@ outer joins, the unmatched right rows follow in right input order. Null keys nev
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from etl_core.components.base import Batch, Record
@@ -258,7 +258,7 @@ class _Builders:
     def join_rows(
         self,
         batch: Batch,
-        keys: list[Any],
+        keys: Sequence[Any],
         index: dict[Any, Any],
         rows: list[Record],
         flags: bytearray | None,

@@ -12,6 +12,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from etl_core.components.columns import Columns
 from etl_core.components.support.nesting import get_path, split_path
 from etl_core.config.schema import FieldDef, Schema
 
@@ -63,14 +64,23 @@ def keyed_getter(path: str) -> tuple[KeyedGetter, str]:
     return walk, path
 
 
-def column(path: str) -> Callable[[Sequence[dict[str, Any]]], list[Any]]:
-    """A function returning the values at `path` of every record of a batch (None where missing)."""
+def column(path: str) -> Callable[[Sequence[dict[str, Any]] | Columns], Sequence[Any]]:
+    """A function returning the values at `path` of every record of a batch (None where missing); a columnar
+    batch that holds `path` as a field gives its value list itself."""
     if not is_plain(path):
         get = getter(path)
-        return lambda batch: [get(record) for record in batch]
+
+        def walk(batch: Sequence[dict[str, Any]] | Columns) -> Sequence[Any]:
+            if isinstance(batch, Columns) and batch.has(path):
+                return batch.column(path)
+            return [get(record) for record in batch]
+
+        return walk
     strict = operator.itemgetter(path)
 
-    def values(batch: Sequence[dict[str, Any]]) -> list[Any]:
+    def values(batch: Sequence[dict[str, Any]] | Columns) -> Sequence[Any]:
+        if isinstance(batch, Columns):
+            return batch.column(path) if batch.has(path) else [None] * len(batch)
         try:  # records usually carry every field of their schema: the C-level fast path
             return list(map(strict, batch))
         except KeyError:

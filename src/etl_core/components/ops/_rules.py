@@ -13,7 +13,8 @@ Semantics (job-config.md §4, filter):
 is a closure over its column, operator and value, each node a closure over its children (`and`/`or`
 short-circuit as written in the tree). The common case of a leaf (the value already has the type the rule
 expects) costs a class check and one comparison; every other value goes to a small "slow" function per leaf
-that applies the rules above. No source code is generated or compiled.
+that applies the rules above. `compile_mask` does the same for a columnar batch: each leaf's test mapped over
+its column, nodes combining the masks. No source code is generated or compiled.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from etl_core.components.base import Batch, Record
-from etl_core.components.ops._paths import KeyedGetter, keyed_getter
+from etl_core.components.columns import Columns
+from etl_core.components.ops._paths import keyed_getter
 from etl_core.config.schema import StrictModel
 
 Operator = Literal[
@@ -314,9 +317,10 @@ def _regex(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
 
 
 # -- compilation ----------------------------------------------------------------------------------------------
-# Each leaf becomes one closure whose common case (the value already has the type the rule expects) costs a
-# dict lookup, a class check and one comparison; every other value goes to the leaf's slow function, which
-# applies the rules above. Closures read their operands from cells, never from globals.
+# Each leaf becomes one value test whose common case (the value already has the type the rule expects) costs a
+# class check and one comparison; every other value goes to the leaf's slow function, which applies the rules
+# above. Closures read their operands from cells, never from globals. A record predicate applies the test to
+# the record's value; a column mask maps it over a whole column (columns.py) at C level.
 def _predicate(rule: Rule) -> Predicate:
     if rule.logical_operator is None:
         return _leaf(rule)
@@ -371,22 +375,31 @@ def _any_of(children: list[Predicate]) -> Predicate:
 
 def _leaf(rule: Rule) -> Predicate:
     assert rule.column is not None
+    get, key = keyed_getter(rule.column)
+    test = _value_test(rule)
+    return lambda r: test(get(r, key))
+
+
+_is_none: ValueTest = partial(operator.is_, None)
+_is_not_none: ValueTest = partial(operator.is_not, None)
+
+
+def _value_test(rule: Rule) -> ValueTest:
+    """The leaf's test of one value (the value at its column; None when missing)."""
     assert rule.operator is not None
     op, v = rule.operator, rule.value
-    get, key = keyed_getter(rule.column)
     if op == "is_null":
-        return lambda r: get(r, key) is None
+        return _is_none
     if op == "is_not_null":
-        return lambda r: get(r, key) is not None
+        return _is_not_none
     if op in ("==", "!=") and isinstance(v, list):
         op = "in" if op == "==" else "not_in"
     if op in ("in", "not_in"):
         slow = _membership(op == "not_in", v)
         members = _Members(v)
         if members.real_numbers or not members.strings:
-            # a string may still equal a number, or no member is a string: no fast path for strings
-            return _slow_only(get, key, slow)
-        return _is_in(get, key, frozenset(members.strings), slow, negate=op == "not_in")
+            return slow  # a string may still equal a number, or no member is a string: no fast path for strings
+        return _is_in(frozenset(members.strings), slow, negate=op == "not_in")
     if op in _OPS:
         slow = _comparison(op, v)
         if isinstance(v, bool):
@@ -396,53 +409,35 @@ def _leaf(rule: Rule) -> Predicate:
         elif isinstance(v, str):
             fast_types = frozenset({str})
         else:
-            return _slow_only(get, key, slow)
-        return _COMPARES[op](get, key, v, fast_types, slow)
+            return slow
+        return _COMPARES[op](v, fast_types, slow)
     if op == "matches":
         pattern = re.compile(v)
-        return _searches(get, key, pattern.search, _regex(pattern))
-    return _text_test(get, key, op, str(v).casefold(), _text(op, v))
+        return _searches(pattern.search, _regex(pattern))
+    return _text_test(op, str(v).casefold(), _text(op, v))
 
 
-def _slow_only(get: KeyedGetter, key: str, slow: ValueTest) -> Predicate:
-    return lambda r: slow(get(r, key))
-
-
-# One closure per operator, so the fast path compares inline instead of calling `operator.gt` per record.
+# One closure per operator, so the fast path compares inline instead of calling `operator.gt` per value.
 # `.__class__ in fast` (a set of exact types), not isinstance: a bool must not take the int fast path.
-CompareTest = Callable[[KeyedGetter, str, Any, frozenset[type], ValueTest], Predicate]
+CompareTest = Callable[[Any, frozenset[type], ValueTest], ValueTest]
 _COMPARES: dict[str, CompareTest] = {
-    "==": lambda get, key, v, fast, slow: lambda r: (x == v) if (x := get(r, key)).__class__ in fast else slow(x),
-    "!=": lambda get, key, v, fast, slow: lambda r: (x != v) if (x := get(r, key)).__class__ in fast else slow(x),
-    ">": lambda get, key, v, fast, slow: lambda r: (x > v) if (x := get(r, key)).__class__ in fast else slow(x),
-    "<": lambda get, key, v, fast, slow: lambda r: (x < v) if (x := get(r, key)).__class__ in fast else slow(x),
-    ">=": lambda get, key, v, fast, slow: lambda r: (x >= v) if (x := get(r, key)).__class__ in fast else slow(x),
-    "<=": lambda get, key, v, fast, slow: lambda r: (x <= v) if (x := get(r, key)).__class__ in fast else slow(x),
+    "==": lambda v, fast, slow: lambda x: (x == v) if x.__class__ in fast else slow(x),
+    "!=": lambda v, fast, slow: lambda x: (x != v) if x.__class__ in fast else slow(x),
+    ">": lambda v, fast, slow: lambda x: (x > v) if x.__class__ in fast else slow(x),
+    "<": lambda v, fast, slow: lambda x: (x < v) if x.__class__ in fast else slow(x),
+    ">=": lambda v, fast, slow: lambda x: (x >= v) if x.__class__ in fast else slow(x),
+    "<=": lambda v, fast, slow: lambda x: (x <= v) if x.__class__ in fast else slow(x),
 }
 
 
-def _is_in(get: KeyedGetter, key: str, strings: frozenset[str], slow: ValueTest, *, negate: bool) -> Predicate:
+def _is_in(strings: frozenset[str], slow: ValueTest, *, negate: bool) -> ValueTest:
     if negate:
-
-        def test_not_in(r: Record) -> bool:
-            x = get(r, key)
-            return (x not in strings) if x.__class__ is str else slow(x)
-
-        return test_not_in
-
-    def test_in(r: Record) -> bool:
-        x = get(r, key)
-        return (x in strings) if x.__class__ is str else slow(x)
-
-    return test_in
+        return lambda x: (x not in strings) if x.__class__ is str else slow(x)
+    return lambda x: (x in strings) if x.__class__ is str else slow(x)
 
 
-def _searches(get: KeyedGetter, key: str, search: Callable[[str], re.Match[str] | None], slow: ValueTest) -> Predicate:
-    def test(r: Record) -> bool:
-        x = get(r, key)
-        return (search(x) is not None) if x.__class__ is str else slow(x)
-
-    return test
+def _searches(search: Callable[[str], re.Match[str] | None], slow: ValueTest) -> ValueTest:
+    return lambda x: (search(x) is not None) if x.__class__ is str else slow(x)
 
 
 _TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
@@ -452,21 +447,61 @@ _TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-def _text_test(get: KeyedGetter, key: str, op: str, needle: str, slow: ValueTest) -> Predicate:
+def _text_test(op: str, needle: str, slow: ValueTest) -> ValueTest:
     if op == "not_contains":
-
-        def test_not_contains(r: Record) -> bool:
-            x = get(r, key)
-            return (needle not in x.casefold()) if x.__class__ is str else slow(x)
-
-        return test_not_contains
+        return lambda x: (needle not in x.casefold()) if x.__class__ is str else slow(x)
     found = _TEXT_TESTS[op]
+    return lambda x: found(x.casefold(), needle) if x.__class__ is str else slow(x)
 
-    def test(r: Record) -> bool:
-        x = get(r, key)
-        return found(x.casefold(), needle) if x.__class__ is str else slow(x)
 
-    return test
+# -- masks over columns ---------------------------------------------------------------------------------------
+Mask = list[bool]
+Masker = Callable[[Columns], Mask]
+
+
+def _mask(rule: Rule) -> Masker:
+    if rule.logical_operator is None:
+        assert rule.column is not None
+        name = rule.column
+        test = _value_test(rule)
+        return lambda batch: list(map(test, batch.column(name)))
+    assert rule.rules is not None
+    children = [_mask(r) for r in rule.rules]
+    if rule.logical_operator == "NOT":
+        (inner,) = children
+        return lambda batch: list(map(operator.not_, inner(batch)))
+    # both sides are evaluated for every row (leaves never raise, so this is only a matter of speed)
+    combine = operator.and_ if rule.logical_operator == "AND" else operator.or_
+
+    def combined(batch: Columns) -> Mask:
+        mask = children[0](batch)
+        for child in children[1:]:
+            mask = list(map(combine, mask, child(batch)))
+        return mask
+
+    return combined
+
+
+def _columns_of(rule: Rule) -> set[str]:
+    if rule.logical_operator is None:
+        assert rule.column is not None
+        return {rule.column}
+    return set().union(*(_columns_of(r) for r in rule.rules or ()))
+
+
+def compile_mask(rule: Rule) -> Callable[[Columns], Mask | None]:
+    """One function `mask(columns)`: for each record of a columnar batch whether it passes `rule`, or None when
+    the batch lacks a column the rule names (a dotted path into nested values, a missing field): the records
+    path (`compile_rule`) then decides, with the same semantics."""
+    needed = _columns_of(rule)
+    masker = _mask(rule)
+
+    def mask(batch: Columns) -> Mask | None:
+        if not all(batch.has(name) for name in needed):
+            return None
+        return masker(batch)
+
+    return mask
 
 
 # -- routing --------------------------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ Match = tuple[int, Record]
 class RightStore:
     """The right side of one join: rows by arrival order, found by key; on disk beyond the budget."""
 
-    def __init__(self, keys_of: Callable[[Batch], list[Any]], budget: MemoryBudget, name: str) -> None:
+    def __init__(self, keys_of: Callable[[Batch], Sequence[Any]], budget: MemoryBudget, name: str) -> None:
         self._keys_of = keys_of
         self._budget = budget
         self._name = name

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from etl_core.components.base import Batch, ComponentContext, ComponentOptions, Record
+from etl_core.components.base import AnyBatch, Batch, ComponentContext, ComponentOptions, Record
+from etl_core.components.columns import Columns
 from etl_core.components.ops._accumulators import ACCUMULATORS, Accumulator, CountRows, freeze, sort_key
 from etl_core.components.ops._paths import column, field_at, schema_from_paths, setter
 from etl_core.components.ops._typing import OutputTyper
@@ -120,10 +121,11 @@ class Aggregator:
         self.key_columns = [column(c) for c in self.group_by]
         self.groups: dict[Any, _Group] = {}
 
-    def add(self, batch: Batch) -> list[tuple[Any, str, int | None]]:
-        """Fold one batch in; returns the records that could not be aggregated (non-numeric values)."""
+    def add(self, batch: AnyBatch) -> list[tuple[Any, str, int | None]]:
+        """Fold one batch (records or columns) in; returns the records that could not be aggregated
+        (non-numeric values)."""
         raw = {src: self.columns[src](batch) for src in self.sources}
-        nums: dict[str, list[Any]] = {}
+        nums: dict[str, Sequence[Any]] = {}
         errors: list[tuple[Any, str, int | None]] = []
         bad: set[int] = set()
         for src in self.numeric:
@@ -140,19 +142,19 @@ class Aggregator:
                     errors.append((batch[i], f"field {src!r}: {value!r} is not a number", None))
         if bad:
             keep = [i for i in range(len(batch)) if i not in bad]
-            batch = [batch[i] for i in keep]
+            batch = batch.take(keep) if isinstance(batch, Columns) else [batch[i] for i in keep]
             raw = {k: [v[i] for i in keep] for k, v in raw.items()}
             nums = {k: [v[i] for i in keep] for k, v in nums.items()}
         if batch:
             self._fold(batch, raw, nums)
         return errors
 
-    def _buckets(self, batch: Batch) -> dict[Any, list[int] | None]:
+    def _buckets(self, batch: AnyBatch) -> dict[Any, list[int] | None]:
         """Row indexes by group key; None stands for "every row of the batch"."""
         if not self.key_columns:
             return {(): None}
         if len(self.key_columns) == 1:
-            keys: list[Any] = self.key_columns[0](batch)
+            keys: Sequence[Any] = self.key_columns[0](batch)
         else:
             keys = list(zip(*(values(batch) for values in self.key_columns), strict=True))
         buckets: dict[Any, list[int] | None] = {}
@@ -172,7 +174,7 @@ class Aggregator:
                 buckets.setdefault(_FrozenKey(key), []).append(i)  # type: ignore[union-attr]
         return buckets
 
-    def _fold(self, batch: Batch, raw: dict[str, list[Any]], nums: dict[str, list[Any]]) -> None:
+    def _fold(self, batch: AnyBatch, raw: dict[str, Sequence[Any]], nums: dict[str, Sequence[Any]]) -> None:
         nulls = {src: None in column for src, column in raw.items()}
         single = len(self.key_columns) == 1
         for key, rows in self._buckets(batch).items():
@@ -185,7 +187,7 @@ class Aggregator:
             picked: dict[tuple[str, bool, bool], Any] = {}
             for spec, acc in zip(self.specs, group.accs, strict=True):
                 if spec.src == "*":
-                    acc.update(batch if rows is None else rows)
+                    acc.update(range(len(batch)) if rows is None else rows)
                     continue
                 wants = (spec.src, acc.numeric, acc.wants_nulls)
                 values = picked.get(wants)
@@ -231,7 +233,7 @@ class _FrozenKey:
         return isinstance(other, _FrozenKey) and other.frozen == self.frozen
 
 
-def _pick(column: list[Any], rows: list[int]) -> Sequence[Any]:
+def _pick(column: Sequence[Any], rows: list[int]) -> Sequence[Any]:
     if len(rows) == 1:
         return (column[rows[0]],)
     picked: Sequence[Any] = itemgetter(*rows)(column)
@@ -265,6 +267,7 @@ def _as_number(value: Any) -> tuple[Any, bool]:
     inputs=("in",),
     outputs=("out",),
     derive_schemas=derive_aggregation_schema,
+    columns="consume",
     icon="sigma",
     summary="Groups records by fields and computes count, sum, min, max, mean, median, std, nunique, "
     "first, last or list per group.",
@@ -285,7 +288,7 @@ def _as_number(value: Any) -> tuple[Any, bool]:
 async def run_aggregation(ctx: ComponentContext[AggregationOptions]) -> None:
     aggregator = Aggregator(ctx.options)
     async with ctx.input("in") as inbox, ctx.output("out") as out:
-        async for batch in inbox:
+        async for batch in inbox.batches():
             errors = aggregator.add(batch)
             if errors:
                 await ctx.record_errors(errors)

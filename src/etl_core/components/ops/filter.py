@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from operator import not_
+
 from pydantic import Field
 
 from etl_core.components.base import ComponentContext, ComponentOptions
-from etl_core.components.ops._rules import Rule, compile_rule
+from etl_core.components.columns import Columns, as_records
+from etl_core.components.ops._rules import Rule, compile_mask, compile_rule
 from etl_core.components.registry import passthrough_schemas, register
 
 
@@ -23,6 +26,7 @@ class FilterOptions(ComponentOptions):
     inputs=("in",),
     outputs=("pass", "fail"),
     derive_schemas=passthrough_schemas,
+    columns="pass",
     icon="filter",
     summary="Routes records matching a rule tree to `pass` and the others to `fail`.",
     example={
@@ -42,9 +46,20 @@ class FilterOptions(ComponentOptions):
 )
 async def run_filter(ctx: ComponentContext[FilterOptions]) -> None:
     route = compile_rule(ctx.options.rule)
+    mask_of = compile_mask(ctx.options.rule)
     async with ctx.input("in") as inbox, ctx.output("pass") as passed, ctx.output("fail") as failed:
-        async for batch in inbox:
-            keep, drop = route(batch)
-            # an unconnected port counts what it is given as dismissed
-            await passed.send(keep)
-            await failed.send(drop)
+        async for batch in inbox.batches():
+            mask = mask_of(batch) if isinstance(batch, Columns) else None
+            if mask is None:
+                keep, drop = route(as_records(batch))
+                # an unconnected port counts what it is given as dismissed
+                await passed.send(keep)
+                await failed.send(drop)
+                continue
+            assert isinstance(batch, Columns)
+            kept = batch.select(mask)
+            await passed.send(kept)
+            if failed.connected:
+                await failed.send(batch.select(list(map(not_, mask))))
+            else:
+                ctx.metrics.dismissed += len(batch) - len(kept)

@@ -19,6 +19,7 @@ class MergeOptions(ComponentOptions):
     outputs=("out",),
     extra_inputs=True,
     derive_schemas=passthrough_schemas,
+    columns="pass",
     icon="merge",
     summary="Forwards the records of every input to `out`, interleaving batches as they arrive.",
     example={
@@ -37,7 +38,7 @@ async def run_merge(ctx: ComponentContext[MergeOptions]) -> None:
 
     async def forward(inbox: Inbox, out: Outbox) -> None:
         async with inbox:
-            async for batch in inbox:
+            async for batch in inbox.batches():
                 async with lock:
                     await out.send(batch)
 

@@ -19,6 +19,7 @@ class SplitOptions(ComponentOptions):
     outputs=("out",),
     extra_outputs=True,
     derive_schemas=passthrough_schemas,
+    columns="pass",
     icon="split",
     summary="Sends every record of `in` to each of its output ports.",
     example={
@@ -35,7 +36,7 @@ async def run_split(ctx: ComponentContext[SplitOptions]) -> None:
         # records go to every port with an edge; a port without one is no loss (the others deliver them), so
         # only a split with no edge at all counts its records as dismissed
         outs = [port for port in ports if port.connected] or ports[:1]
-        async for batch in inbox:
+        async for batch in inbox.batches():
             # records are never mutated downstream (component contract), so every port gets the same batch
             for out in outs:
                 await out.send(batch)

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from etl_core.components.base import Batch, ComponentContext
+from etl_core.components.base import AnyBatch, ComponentContext
 from etl_core.components.support.files import resolve_data_path
 from etl_core.graph.plan import Plan, PlanNode
 from etl_core.observability.metrics import ComponentMetrics
@@ -29,7 +29,7 @@ from etl_core.runtime.executor import RunOptions, _checked, _CommitBarrier
 
 component_log = structlog.get_logger("etl_core.component")
 
-Senders = dict[int, MemoryObjectSendStream[Batch]]
+Senders = dict[int, MemoryObjectSendStream[AnyBatch]]
 
 
 def wire_driver(
@@ -44,12 +44,12 @@ def wire_driver(
     """Contexts of the driver components, and a sender into a driver port for every exit (by edge index)."""
     driver = set(layout.driver)
     capacity = max(1, run_options.edge_capacity)
-    senders: dict[tuple[str, str], MemoryObjectSendStream[Batch]] = {}
-    receivers: dict[tuple[str, str], MemoryObjectReceiveStream[Batch]] = {}
+    senders: dict[tuple[str, str], MemoryObjectSendStream[AnyBatch]] = {}
+    receivers: dict[tuple[str, str], MemoryObjectReceiveStream[AnyBatch]] = {}
     for name in layout.driver:
         for port in plan.nodes[name].inputs:
             senders[(name, port)], receivers[(name, port)] = new_stream(capacity)
-    outs: dict[tuple[str, str], list[MemoryObjectSendStream[Batch]]] = {
+    outs: dict[tuple[str, str], list[MemoryObjectSendStream[AnyBatch]]] = {
         (n, p): [] for n in layout.driver for p in plan.nodes[n].outputs
     }
     feeds: Senders = {}

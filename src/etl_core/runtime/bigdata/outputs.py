@@ -139,10 +139,11 @@ async def write_partition_part(ctx: ComponentContext[Any], staging: Path, index:
         first = await _next(batches)
         if first is None:
             return
-        if not await anyio.to_thread.run_sync(staging.is_dir):
+        try:
+            result = await anyio.to_thread.run_sync(write_part, staging, index, _pull(first, batches), fmt)
+        except FileNotFoundError:
             # the driver removed it: the attempt is over (cancelled or failed), and a part now would be litter
-            raise ComponentError(f"the staging directory {str(staging)!r} is gone", stage="write")
-        result = await anyio.to_thread.run_sync(write_part, staging, index, _pull(first, batches), fmt)
+            raise ComponentError(f"the staging directory {str(staging)!r} is gone", stage="write") from None
     ctx.metrics.bytes_written += result.bytes_written
     if result.errors:
         await ctx.record_errors(result.errors)
@@ -170,8 +171,12 @@ def publish(staging: Path, target: Path, fmt: PartFormat, *, append: bool) -> li
 
 
 def discard(staging: Path) -> None:
-    """Remove a staging directory and whatever a failed or cancelled attempt left in it."""
-    shutil.rmtree(staging, ignore_errors=True)
+    """Remove a staging directory and whatever a failed or cancelled attempt left in it. A part that a
+    stopping worker created while the tree was being removed keeps the directory alive: remove it again."""
+    for _ in range(3):
+        shutil.rmtree(staging, ignore_errors=True)
+        if not staging.exists():
+            return
 
 
 async def write_parts_on_driver(ctx: ComponentContext[Any], staging: Path, target: Path) -> None:

@@ -28,7 +28,8 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from etl_core.components.base import Batch, ComponentContext
+from etl_core.components.base import AnyBatch, Batch, ComponentContext
+from etl_core.components.columns import as_records
 from etl_core.components.registry import REGISTRY
 from etl_core.components.support.files import PathNotAllowed, resolve_data_path
 from etl_core.config.schema import Schema
@@ -177,17 +178,17 @@ async def run_partition(task: PartitionTask, emit: Emit, fetch: Fetch) -> TaskRe
 
     env = task.env
     capacity = max(1, env.edge_capacity)
-    senders: dict[tuple[str, str], MemoryObjectSendStream[Batch]] = {}
-    receivers: dict[tuple[str, str], MemoryObjectReceiveStream[Batch]] = {}
+    senders: dict[tuple[str, str], MemoryObjectSendStream[AnyBatch]] = {}
+    receivers: dict[tuple[str, str], MemoryObjectReceiveStream[AnyBatch]] = {}
     for node in task.nodes:
         for port in node.inputs:
             senders[(node.name, port)], receivers[(node.name, port)] = new_stream(capacity)
-    outs: dict[tuple[str, str], list[MemoryObjectSendStream[Batch]]] = {
+    outs: dict[tuple[str, str], list[MemoryObjectSendStream[AnyBatch]]] = {
         (n.name, p): [] for n in task.nodes for p in n.outputs
     }
     for src, port, dst, in_port in task.edges:
         outs[(src, port)].append(senders[(dst, in_port)].clone())
-    exits: list[tuple[TaskExit, MemoryObjectReceiveStream[Batch]]] = []
+    exits: list[tuple[TaskExit, MemoryObjectReceiveStream[AnyBatch]]] = []
     for exit_ in task.exits:
         send, recv = new_stream(capacity)
         outs[(exit_.src, exit_.port)].append(send)
@@ -290,7 +291,7 @@ async def _run_node(name: str, ctx: ComponentContext[Any], run: Run, failures: l
 
 async def _drain(
     exit_: TaskExit,
-    recv: MemoryObjectReceiveStream[Batch],
+    recv: MemoryObjectReceiveStream[AnyBatch],
     emit: Emit,
     batch_size: int,
     failures: list[tuple[str, BaseException]],
@@ -300,13 +301,13 @@ async def _drain(
             if exit_.shuffle is None:
                 async for batch in recv:
                     await emit(("out", exit_.id))
-                    await emit(batch)
+                    await emit(as_records(batch))
                 return
             key = exit_.shuffle
             buffers: dict[int, Batch] = {}
             seen = 0
             async for batch in recv:
-                for bucket, records in key.bucketize(batch, seen):
+                for bucket, records in key.bucketize(as_records(batch), seen):
                     buffer = buffers.setdefault(bucket, [])
                     buffer.extend(records)
                     if len(buffer) >= batch_size:
@@ -328,7 +329,7 @@ async def _drain(
 async def _feed(
     head: str,
     refs: list[Any],
-    send: MemoryObjectSendStream[Batch],
+    send: MemoryObjectSendStream[AnyBatch],
     fetch: Fetch,
     failures: list[tuple[str, BaseException]],
 ) -> None:

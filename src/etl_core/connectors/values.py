@@ -258,20 +258,33 @@ def encode_rows(
     if not rows or not any(encodings):
         return rows, {}
     columns = list(zip(*rows, strict=True))
+    encoded, bad = encode_columns(columns, encodings, labels)
+    if all(out is col for out, col in zip(encoded, columns, strict=True)):
+        return rows, bad
+    return list(zip(*encoded, strict=True)), bad
+
+
+def encode_columns(
+    columns: Sequence[Sequence[Any]],
+    encodings: Sequence[ColumnEncoding | None],
+    labels: Sequence[str],
+    kinds: Sequence[type | None] | None = None,
+) -> tuple[list[Sequence[Any]], dict[int, str]]:
+    """Columns each encoded for its column (the same sequence where nothing needs converting); the second value
+    maps failing row indexes to messages. A column whose `kinds` entry (the exact type of all its values, known
+    to a columnar producer) the driver accepts is not looked at."""
     bad: dict[int, str] = {}
-    changed: dict[int, Sequence[Any]] = {}
+    encoded: list[Sequence[Any]] = []
     for i, (values, enc, label) in enumerate(zip(columns, encodings, labels, strict=True)):
-        if enc is None:
+        known = kinds[i] if kinds is not None else None
+        if enc is None or (known is not None and known in enc.accepted):
+            encoded.append(values)
             continue
         out, col_bad = convert_column(values, enc, label)
-        if out is not values:
-            changed[i] = out
+        encoded.append(out)
         for j, msg in col_bad.items():
             bad.setdefault(j, msg)
-    if not changed:
-        return rows, bad
-    encoded: list[Sequence[Any]] = [changed.get(i, col) for i, col in enumerate(columns)]
-    return list(zip(*encoded, strict=True)), bad
+    return encoded, bad
 
 
 def parameter_value(value: Any) -> Any:

@@ -22,7 +22,7 @@ from itertools import count
 from operator import itemgetter
 from typing import Any
 
-from etl_core.components.base import AnyBatch, ComponentContext, Outbox
+from etl_core.components.base import AnyBatch, Batch, ComponentContext, Outbox
 from etl_core.components.columns import Columns, batch_concat, batch_slice
 from etl_core.components.databases.options import DatabaseWriteOptions
 from etl_core.components.databases.support import component_error, config_error
@@ -30,7 +30,7 @@ from etl_core.components.support.nesting import get_path, split_path
 from etl_core.config.schema import FieldDef
 from etl_core.connectors.base import Backend, ColumnEncoding, TableInfo, WriteSession, quietly
 from etl_core.connectors.identifiers import IdentifierError, TableName, derived_name, parse_table_name
-from etl_core.connectors.values import encode_rows
+from etl_core.connectors.values import encode_columns, encode_rows
 from etl_core.errors import EtlError
 
 
@@ -190,7 +190,7 @@ class TableWriter:
             await self._write(batch_concat(pending), out)
 
     async def _write(self, records: AnyBatch, out: Outbox) -> None:
-        rows, bad = encode_rows(self._rows(records), self.encodings, self.columns)
+        rows, bad = self._encoded(records)
         index = list(range(len(records)))
         if bad:
             index = [i for i in index if i not in bad]
@@ -218,13 +218,20 @@ class TableWriter:
         if out.connected and written:
             await out.send(written)
 
-    def _rows(self, records: AnyBatch) -> list[tuple[Any, ...]]:
-        """Records as row tuples in column order (missing fields are null), one C-level call per record, or
-        one C-level transposition for a columnar batch."""
-        if isinstance(records, Columns):
-            if self.flat is not None and all(records.has(c) for c in self.columns):
-                return records.rows(self.columns)
-            records = records.records()
+    def _encoded(self, batch: AnyBatch) -> tuple[list[tuple[Any, ...]], dict[int, str]]:
+        """The batch as encoded row tuples in column order, and the messages of rows that cannot be encoded.
+        A columnar batch holding every column is encoded column by column and transposed once."""
+        if isinstance(batch, Columns):
+            if self.flat is not None and all(batch.has(c) for c in self.columns):
+                columns = [batch.column(c) for c in self.columns]
+                kinds = [batch.kind(c) for c in self.columns]
+                encoded, bad = encode_columns(columns, self.encodings, self.columns, kinds)
+                return list(zip(*encoded, strict=True)), bad
+            batch = batch.records()
+        return encode_rows(self._rows(batch), self.encodings, self.columns)
+
+    def _rows(self, records: Batch) -> list[tuple[Any, ...]]:
+        """Records as row tuples in column order (missing fields are null), one C-level call per record."""
         flat = self.flat
         if flat is not None:
             try:

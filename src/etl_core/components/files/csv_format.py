@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from etl_core.components.columns import Columns
 from etl_core.components.support.nesting import flat_columns, flatten, get_path, split_path, to_flat_value, unflatten
-from etl_core.components.support.values import convert_text_column
+from etl_core.components.support.values import convert_text_column, fast_text_column
 from etl_core.config.schema import FieldDef, Schema
 from etl_core.errors import ComponentError
 
@@ -30,6 +30,7 @@ from etl_core.errors import ComponentError
 BULK_CHUNK = 1 << 17
 ROW_CHUNK = 1 << 16
 RENDER_SLICE = 500
+_KINDS: dict[str, type] = {"integer": int, "float": float, "boolean": bool}
 
 
 @dataclass(slots=True)
@@ -300,30 +301,49 @@ class _Layout:
         `columnar` and a flat layout the typed columns are the batch (`Columns`), no record is built."""
         out = ParsedBatch()
         width = self.width
-        if rows and set(map(len, rows)) != {width}:
+        try:
+            # the transposition itself checks the widths: a strict zip stops at the first row of another width
+            columns = list(zip(*rows, strict=True))
+        except ValueError:
+            columns = []
+        if rows and len(columns) != width:
             keep = [k for k, r in enumerate(rows) if len(r) == width]
             for k, r in enumerate(rows):
                 if len(r) != width:
                     out.errors.append((dialect.separator.join(r), f"expected {width} fields, got {len(r)}", lines[k]))
             rows = [rows[k] for k in keep]
             lines = [lines[k] for k in keep]
+            columns = list(zip(*rows, strict=True))
         if not rows:
             return out
         nv = dialect.null_value
         names = [name for _, name, _ in self.columns]
-        columns = list(zip(*rows))  # noqa: B905 - widths checked above
         converted: list[Sequence[Any]] = []
+        kinds: list[type | None] = []  # the exact type of a column's values, when one pass made them all
         bad: dict[int, str] = {}
         for i, _name, f in self.columns:
             col: Sequence[Any] = columns[i]
             typed = f is not None and f.data_type not in ("string", "path")
+            if typed and nv == "":
+                # the usual case: every field of the column is a plain spelling of its type (an empty field, a
+                # null, never is), converted in one C-level pass without looking for nulls first
+                assert f is not None
+                fast = fast_text_column(col, f.data_type)
+                if fast is not None:
+                    converted.append(fast)
+                    kinds.append(_KINDS[f.data_type])
+                    continue
             # an empty field is null; with another null_value it still is in a typed column (it cannot be
             # anything else there), while a text column keeps "" so that written empty strings round-trip
             if typed and nv != "":
                 if nv in col or "" in col:
                     col = [None if v == nv or v == "" else v for v in col]
-            elif nv in col:
-                col = [None if v == nv else v for v in col]
+                kinds.append(None)
+            else:
+                nulls = nv in col
+                if nulls:
+                    col = [None if v == nv else v for v in col]
+                kinds.append(None if typed or nulls else str)
             if f is not None and typed:
                 col, col_bad = convert_text_column(col, f)
                 for idx, msg in col_bad.items():
@@ -335,7 +355,7 @@ class _Layout:
             # width errors were collected first; the first error of a batch must be the first in the file
             out.errors.sort(key=lambda e: e[2] or 0)
         if columnar and not self.nested and names:
-            batch = Columns(names, converted)
+            batch = Columns(names, converted, kinds)
             out.columns = batch.take([i for i in range(len(batch)) if i not in bad]) if bad else batch
             return out
         records = [dict(zip(names, values)) for values in zip(*converted)]  # noqa: B905 - widths checked above

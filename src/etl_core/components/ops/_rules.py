@@ -13,8 +13,9 @@ Semantics (job-config.md §4, filter):
 is a closure over its column, operator and value, each node a closure over its children (`and`/`or`
 short-circuit as written in the tree). The common case of a leaf (the value already has the type the rule
 expects) costs a class check and one comparison; every other value goes to a small "slow" function per leaf
-that applies the rules above. `compile_mask` does the same for a columnar batch: each leaf's test mapped over
-its column, nodes combining the masks. No source code is generated or compiled.
+that applies the rules above. `compile_selection` does the same for a columnar batch: the indexes of the rows
+that pass, each leaf's test mapped over its column (or one C-level operation when the column's values all have
+the leaf's type). No source code is generated or compiled.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ from __future__ import annotations
 import contextlib
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
+from itertools import compress, repeat
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from etl_core.components.base import Batch, Record
-from etl_core.components.columns import Columns
+from etl_core.components.columns import Columns, pick
 from etl_core.components.ops._paths import keyed_getter
 from etl_core.config.schema import StrictModel
 
@@ -454,32 +456,110 @@ def _text_test(op: str, needle: str, slow: ValueTest) -> ValueTest:
     return lambda x: found(x.casefold(), needle) if x.__class__ is str else slow(x)
 
 
-# -- masks over columns ---------------------------------------------------------------------------------------
-Mask = list[bool]
-Masker = Callable[[Columns], Mask]
+# -- selections over columns ---------------------------------------------------------------------------------
+# Over a columnar batch a rule selects row indexes. A leaf tests the values of its column at the rows still in
+# question (every row, or what an enclosing AND kept so far: AND narrows as it goes, like `and` on a record),
+# with its value test mapped over them, or with one C-level operation over the whole column when the batch
+# says every value has a type the leaf's fast path handles (`Columns.kinds`).
+Selection = list[int]
+Selector = Callable[[Columns, "Selection | None"], Selection]
+WholeTest = Callable[[Sequence[Any]], Iterable[Any]]
+_KNOWN_KINDS = frozenset({int, float, bool, str})
 
 
-def _mask(rule: Rule) -> Masker:
+def _selector(rule: Rule) -> Selector:
     if rule.logical_operator is None:
-        assert rule.column is not None
-        name = rule.column
-        test = _value_test(rule)
-        return lambda batch: list(map(test, batch.column(name)))
+        return _leaf_selector(rule)
     assert rule.rules is not None
-    children = [_mask(r) for r in rule.rules]
+    children = [_selector(r) for r in rule.rules]
     if rule.logical_operator == "NOT":
         (inner,) = children
-        return lambda batch: list(map(operator.not_, inner(batch)))
-    # both sides are evaluated for every row (leaves never raise, so this is only a matter of speed)
-    combine = operator.and_ if rule.logical_operator == "AND" else operator.or_
+        return lambda batch, rows: _without(batch, rows, inner(batch, rows))
+    if rule.logical_operator == "AND":
 
-    def combined(batch: Columns) -> Mask:
-        mask = children[0](batch)
-        for child in children[1:]:
-            mask = list(map(combine, mask, child(batch)))
-        return mask
+        def every(batch: Columns, rows: Selection | None) -> Selection:
+            for child in children:
+                rows = child(batch, rows)
+                if not rows:
+                    return []
+            return rows if rows is not None else list(range(len(batch)))
 
-    return combined
+        return every
+
+    def some(batch: Columns, rows: Selection | None) -> Selection:
+        chosen: Selection = []
+        for child in children:
+            got = child(batch, rows)
+            if got:
+                chosen.extend(got)
+                rows = _without(batch, rows, got)
+                if not rows:
+                    break
+        return sorted(chosen)  # ascending runs: a linear merge
+
+    return some
+
+
+def _without(batch: Columns, rows: Selection | None, drop: Selection) -> Selection:
+    """`rows` (all rows when None) minus `drop`, in order."""
+    gone = set(drop)
+    return [i for i in (range(len(batch)) if rows is None else rows) if i not in gone]
+
+
+def _leaf_selector(rule: Rule) -> Selector:
+    assert rule.column is not None
+    name = rule.column
+    test = _value_test(rule)
+    kinds, whole = _whole_test(rule)
+
+    def select(batch: Columns, rows: Selection | None) -> Selection:
+        column = batch.column(name)
+        values = column if rows is None else pick(rows, column)
+        results = whole(values) if whole is not None and batch.kind(name) in kinds else map(test, values)
+        return list(compress(range(len(column)) if rows is None else rows, results))
+
+    return select
+
+
+def _whole_test(rule: Rule) -> tuple[frozenset[type], WholeTest | None]:
+    """The leaf as one C-level operation over values all of one kind: (the kinds it holds for, the test)."""
+    assert rule.operator is not None
+    op, v = rule.operator, rule.value
+    if op == "is_null":
+        return _KNOWN_KINDS, lambda values: repeat(False, len(values))
+    if op == "is_not_null":
+        return _KNOWN_KINDS, lambda values: repeat(True, len(values))
+    if op in ("==", "!=") and isinstance(v, list):
+        op = "in" if op == "==" else "not_in"
+    if op in ("in", "not_in"):
+        members = _Members(v)
+        if members.real_numbers or not members.strings:
+            return frozenset(), None
+        has = frozenset(members.strings).__contains__
+        if op == "in":
+            return frozenset({str}), lambda values: map(has, values)
+        return frozenset({str}), lambda values: map(operator.not_, map(has, values))
+    if op in _OPS:
+        compare = _OPS[op]
+        if isinstance(v, bool):
+            kinds: frozenset[type] = frozenset({bool})
+        elif _is_number(v):
+            kinds = frozenset({int, float})
+        elif isinstance(v, str):
+            kinds = frozenset({str})
+        else:
+            return frozenset(), None
+        return kinds, lambda values: map(compare, values, repeat(v))
+    if op == "matches":
+        search = re.compile(v).search
+        return frozenset({str}), lambda values: map(search, values)
+    needle = str(v).casefold()
+    if op == "not_contains":
+        return frozenset({str}), lambda values: map(
+            operator.not_, map(str.__contains__, map(str.casefold, values), repeat(needle))
+        )
+    found = _TEXT_TESTS[op]
+    return frozenset({str}), lambda values: map(found, map(str.casefold, values), repeat(needle))
 
 
 def _columns_of(rule: Rule) -> set[str]:
@@ -489,17 +569,33 @@ def _columns_of(rule: Rule) -> set[str]:
     return set().union(*(_columns_of(r) for r in rule.rules or ()))
 
 
-def compile_mask(rule: Rule) -> Callable[[Columns], Mask | None]:
-    """One function `mask(columns)`: for each record of a columnar batch whether it passes `rule`, or None when
-    the batch lacks a column the rule names (a dotted path into nested values, a missing field): the records
-    path (`compile_rule`) then decides, with the same semantics."""
+def compile_selection(rule: Rule) -> Callable[[Columns], Selection | None]:
+    """One function `select(columns)`: the indexes of the records of a columnar batch that pass `rule`, in order,
+    or None when the batch lacks a column the rule names (a dotted path into nested values, a missing field):
+    the records path (`compile_rule`) then decides, with the same semantics."""
     needed = _columns_of(rule)
-    masker = _mask(rule)
+    selector = _selector(rule)
 
-    def mask(batch: Columns) -> Mask | None:
+    def select(batch: Columns) -> Selection | None:
         if not all(batch.has(name) for name in needed):
             return None
-        return masker(batch)
+        return selector(batch, None)
+
+    return select
+
+
+def compile_mask(rule: Rule) -> Callable[[Columns], list[bool] | None]:
+    """`compile_selection` as one flag per record (True = passes)."""
+    select = compile_selection(rule)
+
+    def mask(batch: Columns) -> list[bool] | None:
+        rows = select(batch)
+        if rows is None:
+            return None
+        flags = [False] * len(batch)
+        for i in rows:
+            flags[i] = True
+        return flags
 
     return mask
 

@@ -8,6 +8,7 @@ number of groups; only median, nunique and list keep values. Groups come out ord
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -125,12 +126,14 @@ class Aggregator:
         """Fold one batch (records or columns) in; returns the records that could not be aggregated
         (non-numeric values)."""
         raw = {src: self.columns[src](batch) for src in self.sources}
+        # a columnar batch may know that a column holds values of one type only (no nulls): no need to look
+        known = {src: _known_kind(batch, src) for src in self.sources}
         nums: dict[str, Sequence[Any]] = {}
         errors: list[tuple[Any, str, int | None]] = []
         bad: set[int] = set()
         for src in self.numeric:
             column = raw[src]
-            if _NUMERIC_TYPES.issuperset(map(type, column)):
+            if known[src] in _NUMERIC_TYPES or _NUMERIC_TYPES.issuperset(map(type, column)):
                 nums[src] = column
                 continue
             nums[src] = converted = list(column)
@@ -146,7 +149,7 @@ class Aggregator:
             raw = {k: [v[i] for i in keep] for k, v in raw.items()}
             nums = {k: [v[i] for i in keep] for k, v in nums.items()}
         if batch:
-            self._fold(batch, raw, nums)
+            self._fold(batch, raw, nums, {src for src, kind in known.items() if kind is None})
         return errors
 
     def _buckets(self, batch: AnyBatch) -> dict[Any, list[int] | None]:
@@ -162,20 +165,20 @@ class Aggregator:
             if keys.count(keys[0]) == len(keys):
                 hash(keys[0])
                 return {keys[0]: None}
+            grouped: defaultdict[Any, list[int]] = defaultdict(list)
             for i, key in enumerate(keys):
-                rows = buckets.get(key)
-                if rows is None:
-                    buckets[key] = [i]
-                else:
-                    rows.append(i)
+                grouped[key].append(i)
+            buckets = dict(grouped)
         except TypeError:  # a list or dict as a group value
             buckets = {}
             for i, key in enumerate(keys):
                 buckets.setdefault(_FrozenKey(key), []).append(i)  # type: ignore[union-attr]
         return buckets
 
-    def _fold(self, batch: AnyBatch, raw: dict[str, Sequence[Any]], nums: dict[str, Sequence[Any]]) -> None:
-        nulls = {src: None in column for src, column in raw.items()}
+    def _fold(
+        self, batch: AnyBatch, raw: dict[str, Sequence[Any]], nums: dict[str, Sequence[Any]], unknown: set[str]
+    ) -> None:
+        nulls = {src: src in unknown and None in column for src, column in raw.items()}
         single = len(self.key_columns) == 1
         for key, rows in self._buckets(batch).items():
             group = self.groups.get(key)
@@ -231,6 +234,10 @@ class _FrozenKey:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _FrozenKey) and other.frozen == self.frozen
+
+
+def _known_kind(batch: AnyBatch, src: str) -> type | None:
+    return batch.kind(src) if isinstance(batch, Columns) and batch.has(src) else None
 
 
 def _pick(column: Sequence[Any], rows: list[int]) -> Sequence[Any]:

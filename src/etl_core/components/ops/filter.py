@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from operator import not_
-
 from pydantic import Field
 
 from etl_core.components.base import ComponentContext, ComponentOptions
 from etl_core.components.columns import Columns, as_records
-from etl_core.components.ops._rules import Rule, compile_mask, compile_rule
+from etl_core.components.ops._rules import Rule, compile_rule, compile_selection
 from etl_core.components.registry import passthrough_schemas, register
 
 
@@ -46,20 +44,22 @@ class FilterOptions(ComponentOptions):
 )
 async def run_filter(ctx: ComponentContext[FilterOptions]) -> None:
     route = compile_rule(ctx.options.rule)
-    mask_of = compile_mask(ctx.options.rule)
+    select = compile_selection(ctx.options.rule)
     async with ctx.input("in") as inbox, ctx.output("pass") as passed, ctx.output("fail") as failed:
         async for batch in inbox.batches():
-            mask = mask_of(batch) if isinstance(batch, Columns) else None
-            if mask is None:
+            rows = select(batch) if isinstance(batch, Columns) else None
+            if rows is None:
                 keep, drop = route(as_records(batch))
                 # an unconnected port counts what it is given as dismissed
                 await passed.send(keep)
                 await failed.send(drop)
                 continue
             assert isinstance(batch, Columns)
-            kept = batch.select(mask)
-            await passed.send(kept)
+            everything = len(rows) == len(batch)
+            await passed.send(batch if everything else batch.take(rows))
             if failed.connected:
-                await failed.send(batch.select(list(map(not_, mask))))
+                if not everything:
+                    gone = set(rows)
+                    await failed.send(batch.take([i for i in range(len(batch)) if i not in gone]))
             else:
-                ctx.metrics.dismissed += len(batch) - len(kept)
+                ctx.metrics.dismissed += len(batch) - len(rows)

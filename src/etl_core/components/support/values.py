@@ -156,6 +156,25 @@ _BOOL_TEXT: dict[str, bool] = {
 } | {"1": True, "0": False, "y": True, "n": False, "Y": True, "N": False}
 
 
+def fast_text_column(values: Sequence[str], kind: str) -> list[Any] | None:
+    """Text values (no nulls) converted to `kind` in one C-level pass, or None when some value is not a
+    plain spelling of it (then the careful path decides, value by value)."""
+    fast = _FAST.get(kind)
+    if fast is not None:
+        try:
+            converted = list(map(fast, values))
+        except (ValueError, TypeError):
+            return None
+        # int() and float() also take "1_000"; one C-level scan of the column rules that out
+        return None if "_" in "".join(values) else converted
+    if kind == "boolean":
+        try:
+            return list(map(_BOOL_TEXT.__getitem__, values))
+        except KeyError:
+            return None
+    return None
+
+
 def convert_text_column(values: Sequence[str | None], f: FieldDef) -> tuple[list[Any], dict[int, str]]:
     """Convert one column of text values (None = null) to `f`'s type.
 
@@ -165,21 +184,10 @@ def convert_text_column(values: Sequence[str | None], f: FieldDef) -> tuple[list
     kind = f.data_type
     if kind in ("string", "path"):
         return list(values), {}
-    fast = _FAST.get(kind)
-    if fast is not None and None not in values:
-        try:
-            converted = list(map(fast, values))
-        except (ValueError, TypeError):
-            pass
-        else:
-            # int() and float() also take "1_000"; one C-level scan of the column rules that out
-            if "_" not in "".join(values):  # type: ignore[arg-type]
-                return converted, {}
-    if kind == "boolean" and None not in values:
-        try:
-            return list(map(_BOOL_TEXT.__getitem__, values)), {}  # type: ignore[arg-type]
-        except KeyError:
-            pass
+    if None not in values:
+        fast = fast_text_column(values, kind)  # type: ignore[arg-type]
+        if fast is not None:
+            return fast, {}
     conv = converter_for(f)
     out: list[Any] = []
     bad: dict[int, str] = {}

@@ -21,6 +21,9 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   "$VENV/bin/python" -m pip install --quiet -e ".[dev,ray]"
   touch "$STAMP"
 fi
+# pip compiles the dependencies' bytecode, not an editable package's: compile ours (changed files only), so
+# that a process started with PYTHONDONTWRITEBYTECODE does not compile ~150 modules at every start (~0.1 s)
+"$VENV/bin/python" -m compileall -q src >/dev/null
 if [ ! -f .env ]; then
   "$VENV/bin/python" scripts/make_env.py .env
   echo "wrote .env with freshly generated secrets"

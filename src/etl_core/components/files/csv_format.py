@@ -31,6 +31,7 @@ BULK_CHUNK = 1 << 17
 ROW_CHUNK = 1 << 16
 RENDER_SLICE = 500
 _KINDS: dict[str, type] = {"integer": int, "float": float, "boolean": bool}
+_BOOL_CELLS = {True: "true", False: "false"}
 
 
 @dataclass(slots=True)
@@ -483,11 +484,17 @@ class CsvBatchWriter:
         """The batch as rows, built one column at a time (C-level `map` per column, no per-row Python)."""
         columns = self.columns or []
         cols: list[Sequence[Any]]
+        special = self._special
         if isinstance(batch, Columns):
             if not self._plain:
                 return self._rows(batch.records())
             missing = [None] * len(batch)
             cols = [batch.column(c) if batch.has(c) else missing for c in columns]
+            # a column the batch knows holds only booleans is rendered by one C-level lookup per value
+            bools = {i for i in special if batch.has(columns[i]) and batch.kind(columns[i]) is bool}
+            for i in bools:
+                cols[i] = list(map(_BOOL_CELLS.__getitem__, cols[i]))
+            special = [i for i in special if i not in bools]
         elif self._plain:
             try:
                 cols = [list(map(g, batch)) for g in self._getters]
@@ -496,7 +503,7 @@ class CsvBatchWriter:
         else:
             cols = [[get_path(r, p) for r in batch] for p in self._paths]
         cell = self._cell
-        for i in self._special:
+        for i in special:
             col = cols[i]
             cols[i] = [v if v.__class__ is str else cell(v) for v in col]
         return list(zip(*cols))  # noqa: B905 - every column has one value per record

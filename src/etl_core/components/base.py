@@ -33,6 +33,8 @@ AnyBatch = Batch | Columns
 """What an edge carries: a list of records, or (between components that accept them) `Columns`."""
 
 DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_BATCH_BYTES = 4 << 20
+"""A file reader ends a batch early once it has read this many bytes for it (very wide records)."""
 
 
 class ComponentOptions(StrictModel):
@@ -103,6 +105,7 @@ class ComponentContext(Generic[OptionsT]):
     strategy: str = "bulk"
     attempt: int = 1
     batch_size: int = DEFAULT_BATCH_SIZE
+    batch_bytes: int = DEFAULT_BATCH_BYTES
     in_schemas: Mapping[str, Schema] = field(default_factory=dict)
     out_schemas: Mapping[str, Schema] = field(default_factory=dict)
     resolve_path: Callable[[str], Path] = Path

@@ -23,7 +23,7 @@ import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectSendStream
 
-from etl_core.components.base import AnyBatch, ComponentContext
+from etl_core.components.base import DEFAULT_BATCH_BYTES, AnyBatch, ComponentContext
 from etl_core.components.support.files import PathNotAllowed, resolve_data_path
 from etl_core.errors import ComponentError, ConfigError, PermanentComponentError
 from etl_core.graph.plan import Plan, PlanNode
@@ -48,6 +48,7 @@ class RunOptions:
     data_dir: Path = Path("data")
     allowed_roots: tuple[Path, ...] = ()
     batch_size: int = 10_000
+    batch_bytes: int = DEFAULT_BATCH_BYTES
     edge_capacity: int = DEFAULT_CAPACITY
     columnar: bool = True
     retry_backoff_s: float = 1.0
@@ -342,6 +343,7 @@ class JobExecutor:
                 strategy=plan.job.strategy_type,
                 attempt=attempt.number,
                 batch_size=opts.batch_size,
+                batch_bytes=opts.batch_bytes,
                 in_schemas=node.in_schemas,
                 out_schemas=node.out_schemas,
                 resolve_path=_checked(resolve, node.name),

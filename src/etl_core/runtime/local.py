@@ -25,6 +25,7 @@ def run_options(settings: Settings, **overrides: Any) -> RunOptions:
         data_dir=settings.data_dir,
         allowed_roots=settings.allowed_roots,
         batch_size=settings.batch_size,
+        batch_bytes=settings.batch_bytes,
         edge_capacity=settings.edge_capacity,
         columnar=settings.columnar,
         retry_backoff_s=settings.retry_backoff_seconds,

@@ -20,6 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
+from etl_core.components.base import DEFAULT_BATCH_BYTES
 from etl_core.components.columns import Columns
 from etl_core.components.support.nesting import flat_columns, flatten, get_path, split_path, to_flat_value, unflatten
 from etl_core.components.support.values import convert_text_column, fast_text_column
@@ -30,6 +31,10 @@ from etl_core.errors import ComponentError
 BULK_CHUNK = 1 << 17
 ROW_CHUNK = 1 << 16
 RENDER_SLICE = 500
+# the csv module refuses fields over 128 KiB by default; a long text cell is data, not an error (batches end on
+# their byte budget instead, ETL_BATCH_BYTES)
+FIELD_LIMIT = 1 << 30
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 _KINDS: dict[str, type] = {"integer": int, "float": float, "boolean": bool}
 _BOOL_CELLS = {True: "true", False: "false"}
 
@@ -73,6 +78,7 @@ class CsvBatchReader:
         eager: bool = False,
         stream: IO[bytes] | None = None,
         columnar: bool = False,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         """`stream`, when given, is read instead of opening `path` (a byte range of a larger file, say); the
         reader closes it. `path` still names the file in messages. `columnar` batches are `Columns` when the
@@ -84,6 +90,7 @@ class CsvBatchReader:
         self.chunk_size = chunk_size
         self.eager = eager
         self.columnar = columnar
+        self.batch_bytes = batch_bytes
         self._fh: IO[bytes] = stream if stream is not None else open(path, "rb")  # noqa: SIM115 - close()
         self._decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="strict")
         self._carry = ""
@@ -111,10 +118,13 @@ class CsvBatchReader:
         return self._header
 
     def next_batch(self) -> ParsedBatch | None:
-        """The next batch: up to `batch_size` rows (bulk) or whatever one chunk held (eager); None at the end."""
+        """The next batch: up to `batch_size` rows, or fewer once `batch_bytes` were read for it (bulk), or
+        whatever one chunk held (eager); None at the end."""
         read_before = self._offset
         size = self.batch_size
         while len(self._rows) < size and not self._eof:
+            if self._rows and self._offset - read_before >= self.batch_bytes:
+                break
             self._read_chunk()
             if self.eager and self._rows:
                 break
@@ -207,7 +217,10 @@ class CsvBatchReader:
             quotechar=self.dialect.quotechar,
             strict=False,
         )
-        rows = list(reader)
+        try:
+            rows = list(reader)
+        except csv.Error as exc:
+            raise self._malformed(exc, reader.line_num) from None
         line_num = reader.line_num
         if verify:
             if not rows or rows[-1] != self._sentinel_row:
@@ -229,6 +242,11 @@ class CsvBatchReader:
         if self._header is None and not self.dialect.header and self._rows:
             self._set_header(None, 0)
         return True
+
+    def _malformed(self, exc: csv.Error, line_in_chunk: int) -> ComponentError:
+        return ComponentError(
+            f"file {str(self.path)!r} line {self._line + max(1, line_in_chunk)}: cannot parse CSV: {exc}", stage="read"
+        )
 
     def _parse_tracking_lines(self, text: str, base: int) -> tuple[list[list[str]], list[int]]:
         """Slow path for chunks with multi-line records or blank lines: the start line of every record."""

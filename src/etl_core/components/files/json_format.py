@@ -22,6 +22,7 @@ from typing import Any
 import ijson
 import orjson
 
+from etl_core.components.base import DEFAULT_BATCH_BYTES
 from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
 from etl_core.components.files.parts import PartFormat, WriteOutcome
 from etl_core.components.files.shaping import Nester, RecordShaper
@@ -100,12 +101,14 @@ class JsonLinesReader:
         stream: InputFile | None = None,
         first_line: int = 1,
         check_format: bool = True,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         """`stream` (read instead of opening `path`) and `first_line` let a reader take one byte range of a larger
         file with the file's own line numbers; `check_format=False` skips the "is this JSON lines at all" test,
         which is about a file's start, not about a range in its middle."""
         self.path = path
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.chunk_size = chunk_size
         self.eager = eager
         self._in = stream if stream is not None else InputFile(path)
@@ -123,6 +126,8 @@ class JsonLinesReader:
 
     def next_batch(self) -> ParsedBatch | None:
         while len(self._lines) < self.batch_size and not self._eof:
+            if self._lines and self._in.offset - self._offset >= self.batch_bytes:
+                break  # very wide records: the batch ends on its byte budget
             self._read_chunk()
             if self.eager and self._lines:
                 break
@@ -221,10 +226,18 @@ class JsonArrayReader:
     """Reads a `.json` file (one array of records, or top-level objects) incrementally. One call at a time."""
 
     def __init__(
-        self, path: Path, schema: Schema | None, *, batch_size: int, chunk_size: int = BULK_CHUNK, eager: bool = False
+        self,
+        path: Path,
+        schema: Schema | None,
+        *,
+        batch_size: int,
+        chunk_size: int = BULK_CHUNK,
+        eager: bool = False,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         self.path = path
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.eager = eager
         self._in = InputFile(path)
         self._numbered = _Numbered(schema)
@@ -277,7 +290,11 @@ class JsonArrayReader:
             for value in self._items:
                 count += 1
                 items.append((count, value))
-                if len(items) >= self.batch_size or (self.eager and self._feed.reads != reads):
+                if (
+                    len(items) >= self.batch_size
+                    or (self.eager and self._feed.reads != reads)
+                    or self._in.offset - self._offset >= self.batch_bytes
+                ):
                     break
             else:
                 self._eof = True

@@ -47,5 +47,6 @@ async def read_csv(ctx: ComponentContext[ReadCsvOptions]) -> None:
             chunk_size=ROW_CHUNK if ctx.row_mode else BULK_CHUNK,
             eager=ctx.row_mode,
             columnar=ctx.output("out").columnar,
+            batch_bytes=ctx.batch_bytes,
         ),
     )

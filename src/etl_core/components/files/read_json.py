@@ -54,6 +54,8 @@ async def read_json(ctx: ComponentContext[ReadJsonOptions]) -> None:
     def open_one(file: Path) -> BatchReader:
         layout = json_layout(file.name)
         reader = JsonLinesReader if layout is not None and layout[0] == "lines" else JsonArrayReader
-        return reader(file, schema, batch_size=ctx.batch_size, chunk_size=chunk, eager=ctx.row_mode)
+        return reader(
+            file, schema, batch_size=ctx.batch_size, chunk_size=chunk, eager=ctx.row_mode, batch_bytes=ctx.batch_bytes
+        )
 
     await run_reader(ctx, path, directory_reader(path, READ_SUFFIXES, open_one))

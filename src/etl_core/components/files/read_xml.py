@@ -49,7 +49,13 @@ async def read_xml(ctx: ComponentContext[ReadXmlOptions]) -> None:
 
     def open_one(file: Path) -> BatchReader:
         return XmlBatchReader(
-            file, schema, opts.record_tag, batch_size=ctx.batch_size, chunk_size=chunk, eager=ctx.row_mode
+            file,
+            schema,
+            opts.record_tag,
+            batch_size=ctx.batch_size,
+            chunk_size=chunk,
+            eager=ctx.row_mode,
+            batch_bytes=ctx.batch_bytes,
         )
 
     await run_reader(ctx, path, directory_reader(path, (".xml", ".xml.gz"), open_one))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
+from etl_core.components.base import DEFAULT_BATCH_BYTES
 from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
 from etl_core.components.files.format_options import XML_NAME
 from etl_core.components.files.parts import PartFormat, WriteOutcome
@@ -92,10 +93,12 @@ class XmlBatchReader:
         batch_size: int,
         chunk_size: int = BULK_CHUNK,
         eager: bool = False,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         self.path = path
         self.record_tag = record_tag
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.chunk_size = chunk_size
         self.eager = eager
         self._in = InputFile(path)
@@ -116,6 +119,8 @@ class XmlBatchReader:
 
     def next_batch(self) -> ParsedBatch | None:
         while len(self._pending) < self.batch_size and not self._eof:
+            if self._pending and self._in.offset - self._offset >= self.batch_bytes:
+                break  # very wide records: the batch ends on its byte budget
             self._read_chunk()
             if self.eager and self._pending:
                 break

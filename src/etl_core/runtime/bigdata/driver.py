@@ -79,6 +79,7 @@ def wire_driver(
             strategy=plan.job.strategy_type,
             attempt=attempt,
             batch_size=run_options.batch_size,
+            batch_bytes=run_options.batch_bytes,
             in_schemas=node.in_schemas,
             out_schemas=node.out_schemas,
             resolve_path=_checked(resolve, name),

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install run test lint format bench bench-quick docs clean
+.PHONY: help install run test lint format bench bench-quick profile docs clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,9 @@ bench: install ## measure speed and memory against hand-written baselines (ratio
 
 bench-quick: install ## a 100k-row pass of the benchmark
 	@$(BIN)/python scripts/bench.py --quick $(BENCH_ARGS)
+
+profile: install ## where one workload's time goes (py-spy): make profile WORKLOAD=csv->filter->csv
+	@$(BIN)/python scripts/profile.py "$(or $(WORKLOAD),csv->filter->csv)" $(PROFILE_ARGS)
 
 docs: install ## regenerate docs/components/*.md from the component registry
 	@$(BIN)/python scripts/gen_component_docs.py

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     execution_env: Literal["DEV", "TEST", "PROD"] = Field("DEV", validation_alias=AliasChoices("EXECUTION_ENV"))
     batch_size: int = Field(10_000, ge=1, le=1_000_000, validation_alias=AliasChoices("ETL_BATCH_SIZE"))
     batch_bytes: int = Field(4 << 20, ge=1 << 16, validation_alias=AliasChoices("ETL_BATCH_BYTES"))
-    edge_capacity: int = Field(4, ge=1, le=1024, validation_alias=AliasChoices("ETL_EDGE_CAPACITY"))
+    edge_capacity: int = Field(2, ge=1, le=1024, validation_alias=AliasChoices("ETL_EDGE_CAPACITY"))
     columnar: bool = Field(True, validation_alias=AliasChoices("ETL_COLUMNAR"))
     retry_backoff_seconds: float = Field(1.0, ge=0, validation_alias=AliasChoices("ETL_RETRY_BACKOFF_SECONDS"))
     retry_backoff_max_seconds: float = Field(30.0, ge=0, validation_alias=AliasChoices("ETL_RETRY_BACKOFF_MAX_SECONDS"))

@@ -100,7 +100,7 @@ async def run_job(
     allowed_roots: tuple[Path, ...] = (),
     batch_size: int = 10_000,
     batch_bytes: int = 4 << 20,
-    edge_capacity: int = 4,
+    edge_capacity: int = 2,
     columnar: bool = True,
     retry_backoff_s: float = 0.0,
     log_dir: Path | None = None,

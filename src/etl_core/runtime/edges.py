@@ -23,7 +23,7 @@ from etl_core.components.base import AnyBatch, Batch
 from etl_core.components.columns import as_records
 from etl_core.observability.metrics import ComponentMetrics
 
-DEFAULT_CAPACITY = 4
+DEFAULT_CAPACITY = 2
 
 
 class InPort:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -335,6 +336,8 @@ class _Layout:
             columns = list(zip(*rows, strict=True))
         if not rows:
             return out
+        # the columns hold every field now: the row lists can go before the typed columns are built (memory)
+        rows.clear()
         nv = dialect.null_value
         names = [name for _, name, _ in self.columns]
         converted: list[Sequence[Any]] = []
@@ -370,7 +373,8 @@ class _Layout:
             converted.append(col)
         if bad:
             for idx in sorted(bad):
-                out.errors.append((dict(zip(self.header, rows[idx], strict=True)), bad[idx], lines[idx]))
+                raw = [column[idx] for column in columns]
+                out.errors.append((dict(zip(self.header, raw, strict=True)), bad[idx], lines[idx]))
             # width errors were collected first; the first error of a batch must be the first in the file
             out.errors.sort(key=lambda e: e[2] or 0)
         if columnar and not self.nested and names:
@@ -462,18 +466,20 @@ class CsvBatchWriter:
         written, self._mark = now - self._mark, now
         return written
 
-    def _put(self, rows: Sequence[Sequence[Any]]) -> None:
+    def _put(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Render and write `rows` a slice at a time: writerows holds the GIL for its whole C loop, and slices
+        keep that under a millisecond or two (the event loop serving the API gets its turn), and a batch is never
+        held as rendered text all at once (memory)."""
         buf = self._buf
-        # writerows holds the GIL for its whole C loop; slices keep that under a millisecond or two, so the
-        # event loop serving the API gets its turn while a big batch is rendered
-        for start in range(0, len(rows), RENDER_SLICE):
-            self._writer.writerows(rows[start : start + RENDER_SLICE])
-        text = buf.getvalue()
-        if self._cr_writer is not None and "\r" in text:
-            text = self._cr_safe(rows)
-        buf.seek(0)
-        buf.truncate()
-        self._fh.write(text)
+        remaining = iter(rows)
+        while part := list(islice(remaining, RENDER_SLICE)):
+            self._writer.writerows(part)
+            text = buf.getvalue()
+            if self._cr_writer is not None and "\r" in text:
+                text = self._cr_safe(part)
+            buf.seek(0)
+            buf.truncate()
+            self._fh.write(text)
 
     def _cr_safe(self, rows: Sequence[Sequence[Any]]) -> str:
         """The rows rendered so that a value with a lone CR is quoted (rare: only batches that hold one)."""
@@ -498,7 +504,7 @@ class CsvBatchWriter:
         self._put(self._rows(batch))
         return self._written()
 
-    def _rows(self, batch: Sequence[dict[str, Any]] | Columns) -> list[Sequence[Any]]:
+    def _rows(self, batch: Sequence[dict[str, Any]] | Columns) -> Iterable[Sequence[Any]]:
         """The batch as rows, built one column at a time (C-level `map` per column, no per-row Python)."""
         columns = self.columns or []
         cols: list[Sequence[Any]]
@@ -524,7 +530,7 @@ class CsvBatchWriter:
         for i in special:
             col = cols[i]
             cols[i] = [v if v.__class__ is str else cell(v) for v in col]
-        return list(zip(*cols))  # noqa: B905 - every column has one value per record
+        return zip(*cols, strict=True)
 
     def _cell(self, value: Any) -> Any:
         if value is None:

@@ -322,7 +322,7 @@ def _regex(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
 # Each leaf becomes one value test whose common case (the value already has the type the rule expects) costs a
 # class check and one comparison; every other value goes to the leaf's slow function, which applies the rules
 # above. Closures read their operands from cells, never from globals. A record predicate applies the test to
-# the record's value; a column mask maps it over a whole column (columns.py) at C level.
+# the record's value; over columns the same tests select row indexes (see "selections over columns").
 def _predicate(rule: Rule) -> Predicate:
     if rule.logical_operator is None:
         return _leaf(rule)

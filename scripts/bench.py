@@ -120,9 +120,10 @@ def run_workload(w: Workload, strategy: str, rows: int, repeat: int) -> Result |
 def rss_scaling(rows_small: int, rows_large: int, repeat: int) -> dict[str, Any]:
     """Peak RSS of bulk CSV -> CSV at two input sizes: it must not grow with the input.
 
-    A run's peak depends on when the edges happen to be full (a writer held up by the kernel's dirty-page
-    throttling lets the reader fill its edge), so each size runs `repeat` times, alternating, and the medians are
-    compared; every run's peak is kept in the results."""
+    A run's peak depends on whether the edges happen to fill up (a writer held up by the kernel's dirty-page
+    throttling lets the reader fill its edge; short runs often end before that happens, long ones always get
+    there), so each size runs `repeat` times, alternating, and the highest peak of each size (its bound) is
+    compared; every run's peak and the medians are kept in the results."""
     w = next(w for w in WORKLOADS if w.name == "csv->csv")
     jobs: dict[int, Path] = {}
     for rows in (rows_small, rows_large):
@@ -136,7 +137,8 @@ def rss_scaling(rows_small: int, rows_large: int, repeat: int) -> dict[str, Any]
             runs[rows].append(measure([ETL, "run", str(job_path), "--no-progress"], engine_env()))
     out: dict[str, Any] = {
         str(rows): {
-            "peak_rss_mb": round(statistics.median(m.peak_rss_mb for m in ms), 1),
+            "peak_rss_mb": round(max(m.peak_rss_mb for m in ms), 1),
+            "median_peak_rss_mb": round(statistics.median(m.peak_rss_mb for m in ms), 1),
             "peaks_mb": [round(m.peak_rss_mb, 1) for m in ms],
             "seconds": round(statistics.median(m.seconds for m in ms), 2),
         }

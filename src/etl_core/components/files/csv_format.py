@@ -2,10 +2,11 @@
 
 Reading goes by chunks of bytes (128 KiB in bulk, several per worker-thread hop; 64 KiB in row mode): a chunk
 is decoded incrementally and cut at the last line break that lies outside quotes, so a quoted field with
-embedded newlines is never split. The cut is first guessed from quote parity (an even number of quote
-characters before it: exact for RFC 4180 files) and verified by the parse itself; a stray quote inside an
-unquoted field (`12" pipe`) breaks parity, and then the boundary is found exactly by letting `csv.reader` walk
-the lines. Rows are typed one column at a time; a reader asked for `columnar` batches hands the typed columns
+embedded newlines is never split. The cut is guessed and verified by the parse itself (the text up to the cut
+plus a sentinel line must end with the sentinel as a row of its own). The guess is the last line break until a
+record has spanned lines, then the last line break with an even number of quote characters before it (exact
+for RFC 4180 files); a stray quote inside an unquoted field (`12" pipe`) breaks parity, and then the boundary is
+found exactly by letting `csv.reader` walk the lines. Rows are typed one column at a time; a reader asked for `columnar` batches hands the typed columns
 on as `Columns` (flat layouts only) instead of building a record per row.
 """
 
@@ -108,6 +109,7 @@ class CsvBatchReader:
         mark = next(c for c in "\x00\x01\x02" if c not in (dialect.separator, dialect.quotechar))
         self._sentinel_row = [mark * 8]
         self._sentinel = mark * 8 + "\n"
+        self._spanning = False  # whether a record has spanned lines yet (see _read_chunk)
         self._exact_base = max(2 * chunk_size, 1 << 16)
         self._exact_after = self._exact_base
 
@@ -161,13 +163,24 @@ class CsvBatchReader:
             self._carry = ""
             self._parse(buf)
             return
-        cut = self._safe_cut(buf)
+        if self._spanning:
+            cut = self._safe_cut(buf)
+        else:
+            # until a record has spanned lines, the last line break ends a record (the verifying parse checks)
+            cut = buf.rfind("\n") + 1
         if cut == 0 and len(buf) > self._exact_after:
             # parity found no boundary in a lot of text: a stray quote, or one huge quoted field
             cut = self._exact_cut(buf)
             # a huge field is rescanned only after the buffer has doubled again (linear, not quadratic)
             self._exact_after = self._exact_base if cut else 2 * len(buf)
         if cut and not self._parse(buf[:cut], verify=True):
+            if not self._spanning:
+                # a quoted field holds line breaks: from now on the cut is guessed from quote parity
+                self._spanning = True
+                cut = self._safe_cut(buf)
+                if cut == 0 or self._parse(buf[:cut], verify=True):
+                    self._carry = buf[cut:]
+                    return
             cut = self._exact_cut(buf)
             self._parse(buf[:cut])
         self._carry = buf[cut:]
@@ -234,6 +247,7 @@ class CsvBatchReader:
             # the common case: one line per record, no blank lines, so line numbers follow from positions
             lines: list[int] = list(range(base + 1, base + 1 + len(rows)))
         else:
+            self._spanning = True
             rows, lines = self._parse_tracking_lines(text, base)
         if self._header is None and self.dialect.header and rows:
             self._set_header(rows[0], lines[0])

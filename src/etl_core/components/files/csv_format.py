@@ -6,8 +6,8 @@ embedded newlines is never split. The cut is guessed and verified by the parse i
 plus a sentinel line must end with the sentinel as a row of its own). The guess is the last line break until a
 record has spanned lines, then the last line break with an even number of quote characters before it (exact
 for RFC 4180 files); a stray quote inside an unquoted field (`12" pipe`) breaks parity, and then the boundary is
-found exactly by letting `csv.reader` walk the lines. Rows are typed one column at a time; a reader asked for `columnar` batches hands the typed columns
-on as `Columns` (flat layouts only) instead of building a record per row.
+found exactly by letting `csv.reader` walk the lines. Rows are typed one column at a time; a reader asked for
+`columnar` batches hands the typed columns on as `Columns` (flat layouts only) instead of building records.
 """
 
 from __future__ import annotations
@@ -163,11 +163,8 @@ class CsvBatchReader:
             self._carry = ""
             self._parse(buf)
             return
-        if self._spanning:
-            cut = self._safe_cut(buf)
-        else:
-            # until a record has spanned lines, the last line break ends a record (the verifying parse checks)
-            cut = buf.rfind("\n") + 1
+        # until a record has spanned lines, the last line break ends a record (the verifying parse checks)
+        cut = self._safe_cut(buf) if self._spanning else buf.rfind("\n") + 1
         if cut == 0 and len(buf) > self._exact_after:
             # parity found no boundary in a lot of text: a stray quote, or one huge quoted field
             cut = self._exact_cut(buf)

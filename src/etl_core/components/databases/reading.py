@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from etl_core.components.base import ComponentContext, Record
+from etl_core.components.columns import Columns
 from etl_core.components.databases.options import DatabaseReadOptions
 from etl_core.components.databases.support import component_error, config_error
 from etl_core.components.support.nesting import unflatten
@@ -76,9 +77,10 @@ class RowLayout:
         self.identity = self.pick == list(range(len(columns)))
 
     def build(
-        self, rows: Sequence[Sequence[Any]], first: int
-    ) -> tuple[list[Record], list[tuple[Any, str, int | None]]]:
-        """Records from rows (numbered from `first`), and (raw row, message, None) for rows that cannot be typed."""
+        self, rows: Sequence[Sequence[Any]], first: int, *, columnar: bool = False
+    ) -> tuple[list[Record] | Columns, list[tuple[Any, str, int | None]]]:
+        """Records from rows (numbered from `first`), and (raw row, message, None) for rows that cannot be typed.
+        With `columnar` and flat field names the typed columns are the batch (`Columns`), no record is built."""
         names = self.names
         transposed = list(zip(*rows, strict=True))  # one C-level pass; columns are then checked a type set at a time
         columns: list[Sequence[Any]] = []
@@ -93,6 +95,12 @@ class RowLayout:
                 for idx, msg in col_bad.items():
                     bad.setdefault(idx, msg)
             columns.append(values)
+        errors: list[tuple[Any, str, int | None]] = [
+            (self._raw(rows[i]), f"row {first + i}: {bad[i]}", None) for i in sorted(bad)
+        ]
+        if columnar and not self.nested and names:
+            batch = Columns(names, columns)
+            return (batch.take([i for i in range(len(batch)) if i not in bad]) if bad else batch), errors
         if not changed and self.identity:
             records = [dict(zip(names, row, strict=True)) for row in rows]
         else:
@@ -101,9 +109,6 @@ class RowLayout:
             records = [unflatten(r) for r in records]
         if not bad:
             return records, []
-        errors: list[tuple[Any, str, int | None]] = [
-            (self._raw(rows[i]), f"row {first + i}: {bad[i]}", None) for i in sorted(bad)
-        ]
         return [r for i, r in enumerate(records) if i not in bad], errors
 
     def _raw(self, row: Sequence[Any]) -> Record:
@@ -135,7 +140,7 @@ async def run_reader(ctx: ComponentContext[Any], backend: Backend) -> None:
                     rows = await cursor.fetch(size)
                     if not rows:
                         break
-                    records, errors = layout.build(rows, first)
+                    records, errors = layout.build(rows, first, columnar=out.columnar)
                     first += len(rows)
                     if errors:
                         await ctx.record_errors(errors)

@@ -43,18 +43,17 @@ _BOOL_CELLS = {True: "true", False: "false"}
 
 @dataclass(slots=True)
 class ParsedBatch:
-    """Records ready to send, and the rows that failed as (raw record, message, line)."""
+    """Records (or columns) ready to send, and the rows that failed as (raw record, message, line)."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
     columns: Columns | None = None  # instead of `records`, from a reader asked for columnar batches
+    errors: list[tuple[Any, str, int | None]] = field(default_factory=list)
+    bytes_read: int = 0
 
     @property
     def batch(self) -> list[dict[str, Any]] | Columns:
         """What to send: the columns when there are, else the records."""
         return self.columns if self.columns is not None else self.records
-
-    errors: list[tuple[Any, str, int | None]] = field(default_factory=list)
-    bytes_read: int = 0
 
 
 @dataclass(frozen=True, slots=True)

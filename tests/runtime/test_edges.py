@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 
 from etl_core.components.base import Batch
+from etl_core.components.columns import Columns
 from etl_core.observability.metrics import ComponentMetrics
 from etl_core.runtime.edges import InPort, OutPort, new_stream
 
@@ -119,3 +120,34 @@ async def test_a_full_edge_makes_the_sender_wait_for_the_receiver() -> None:
 
     assert sent == [0, 1, 2]
     assert got == [[{"n": 0}], [{"n": 1}], [{"n": 2}]]
+
+
+async def test_a_columnar_batch_reaching_a_records_port_arrives_as_records() -> None:
+    send, recv = new_stream(4)
+    m = metrics()
+    async with OutPort("out", [send], m, columnar=True) as out:
+        assert out.columnar
+        await out.send(Columns(["id", "city"], [[1, 2], ["Paris", None]]))
+
+    received = await drain(InPort("in", recv, metrics()))
+
+    assert received == [[{"id": 1, "city": "Paris"}, {"id": 2, "city": None}]]
+    assert (m.sent, m.batches_out) == ({"out": 2}, 1)
+
+
+async def test_a_columns_port_hands_columnar_batches_on_as_they_are() -> None:
+    send, recv = new_stream(4)
+    batch = Columns(["id"], [[1, 2, 3]])
+    async with OutPort("out", [send], metrics(), columnar=True) as out:
+        await out.send(batch)
+        await out.send([{"id": 4}])
+    port = InPort("in", recv, metrics())
+
+    received = [b async for b in port.batches()]
+
+    assert received[0] is batch
+    assert received[1] == [{"id": 4}]
+
+
+async def test_an_out_port_without_edges_is_never_columnar() -> None:
+    assert not OutPort("out", [], metrics(), columnar=True).columnar

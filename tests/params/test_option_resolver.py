@@ -313,3 +313,26 @@ async def test_a_secure_value_echoed_by_the_database_is_masked(mariadb_dsn: str)
     assert "***" in (run.state.error or "")
     assert SECRET not in (run.state.error or "")
     assert all(SECRET not in str(m.snapshot()) for m in run.state.attempts[0].components.values())
+
+
+async def test_a_secret_quoted_by_a_file_components_error_is_masked_in_the_error_and_the_logs(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = make_job(
+        {
+            "name": "read",
+            "comp_type": "read_csv",
+            "filepath": "in_${env:MY_SECRET}.csv",
+            "out_port_schemas": {"out": SCHEMA},
+        },
+        list_sink("s", schema=SCHEMA),
+    )
+
+    run = await run_resolved(job, await contexts(), environ={"MY_SECRET": "Hunter2SuperSecret"}, data_dir=data_dir)
+
+    assert run.status == "FAILED"
+    assert run.state.error is not None
+    assert "in_***.csv" in run.state.error
+    logged = capsys.readouterr().err
+    assert "does not exist" in logged
+    assert "Hunter2SuperSecret" not in logged + str(run.state.error)

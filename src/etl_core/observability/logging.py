@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -32,12 +33,39 @@ _exec_files: dict[str, IO[str]] = {}
 _exec_lock = threading.Lock()
 
 
+# values resolved from secret sources (secure context parameters, credentials, secret-named environment
+# variables): whatever text they end up in (a file path in an error message, say) shows them masked
+_known_secrets: frozenset[str] = frozenset()
+_secrets_lock = threading.Lock()
+MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text
+
+
+def remember_secrets(values: Iterable[str]) -> None:
+    """Mask these values wherever they appear in log events and error texts, from now on (process-wide)."""
+    global _known_secrets
+    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH} - _known_secrets
+    if fresh:
+        with _secrets_lock:
+            # longest first, so that a secret containing another is masked whole
+            _known_secrets = frozenset(_known_secrets | fresh)
+
+
+def scrub(text: str) -> str:
+    """`text` with every remembered secret value replaced by the mask."""
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
 def _masked(key: str, value: Any) -> Any:
     if value is None:
         return None
     if SECRET_KEYS.search(key):
         return MASK
     if isinstance(value, str):
+        if _known_secrets:
+            value = scrub(value)
         return mask_dsn(value) if "@" in value or "=" in value or ":" in value else value
     if isinstance(value, dict):
         return {k: _masked(str(k), v) for k, v in value.items()}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from etl_core.errors import ConfigError, ConfigIssue
+from etl_core.observability import logging as etl_logging
 from etl_core.params.context import ContextLookupError, ContextParameter, ContextSource, Credentials
 from etl_core.params.references import Reference, ReferenceSyntaxError, split_references, substitute, walk_strings
 
@@ -221,6 +222,7 @@ class _Resolution:
                 msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
                 self._issue(node, loc, f"after resolving references: {msg}")
             return None
+        etl_logging.remember_secrets(secrets)  # masked in every log event and error text from now on
         if secrets and SECRET_VALUES_ATTR in (getattr(type(resolved), "__private_attributes__", None) or {}):
             setattr(resolved, SECRET_VALUES_ATTR, frozenset(secrets))
         return resolved

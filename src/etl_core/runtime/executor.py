@@ -79,12 +79,13 @@ class _CommitBarrier:
 
 
 def _describe(name: str, exc: BaseException) -> str:
+    """The failure as stored and shown (resolved secret values masked: a message may quote an option)."""
     if isinstance(exc, ComponentError):
         if not exc.component:
             exc.component = name
-        return str(exc)
+        return etl_logging.scrub(str(exc))
     text = str(exc) or type(exc).__name__
-    return f"component {name!r}: {type(exc).__name__}: {text}"
+    return etl_logging.scrub(f"component {name!r}: {type(exc).__name__}: {text}")
 
 
 def _fed_by_data(plan: Plan, name: str) -> bool:

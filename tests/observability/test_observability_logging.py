@@ -15,6 +15,7 @@ import structlog
 
 from etl_core.config.loader import parse_job
 from etl_core.graph.planner import PlanOptions, plan_job
+from etl_core.observability import logging as etl_logging
 from etl_core.observability.logging import configure_logging, execution_log_path
 from etl_core.runtime.executor import JobExecutor, RunOptions
 from etl_core.testing import fields, list_sink, list_source, make_job, run_job
@@ -61,8 +62,32 @@ async def test_every_event_of_a_run_carries_the_run_context(captured: io.StringI
         assert {k: e[k] for k in RUN_KEYS} == {"job_id": "job-42", "job_name": "ctx job", "execution_id": "exec-1"}
         assert e["level"] in ("info", "warning", "error")
         assert e["timestamp"].endswith("Z")
-    assert all(e["attempt"] == 1 for e in logged if e["event"] not in ("execution_started", "execution_finished"))
+    assert all(e["attempt"] == 1 for e in logged)
     assert state.status == "SUCCESS"
+
+
+async def test_a_job_file_carrying_its_stored_id_is_logged_under_it(captured: io.StringIO, data_dir: Path) -> None:
+    job = make_job(list_source("src", numbers(2), schema=SCHEMA), list_sink("sink", schema=SCHEMA), id="job-7")
+
+    await run_plan(job, data_dir)
+
+    assert {e["job_id"] for e in events(captured)} == {"job-7"}
+
+
+async def test_components_cancelled_by_a_failure_say_so_with_their_counters(
+    captured: io.StringIO, data_dir: Path
+) -> None:
+    job = make_job(
+        list_source("src", numbers(10), schema=SCHEMA, batch_size=1, fail_after=3),
+        list_sink("sink", schema=SCHEMA),
+    )
+
+    await run_plan(job, data_dir)
+
+    logged = events(captured)
+    cancelled = [e for e in logged if e["event"] == "component_cancelled"]
+    assert [(e["component"], e["status"], e["attempt"]) for e in cancelled] == [("sink", "CANCELLED", 1)]
+    assert 0 <= cancelled[0]["records_in"] <= 3  # what reached it before the source failed
 
 
 async def test_component_events_name_the_component_and_its_type_with_counters(
@@ -311,6 +336,22 @@ def test_console_format_renders_readable_lines() -> None:
     line = buffer.getvalue()
     assert "hello" in line
     assert "n=1" in line
+    assert not line.startswith("{")
+
+
+def test_library_use_follows_etl_log_format_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", buffer)
+    monkeypatch.setenv("ETL_LOG_FORMAT", "console")
+    monkeypatch.setattr(etl_logging, "_configured", {})
+    try:
+        etl_logging.ensure_configured()
+        structlog.get_logger("test").info("hello", n=1)
+    finally:
+        configure_logging()
+
+    line = buffer.getvalue()
+    assert "hello" in line
     assert not line.startswith("{")
 
 

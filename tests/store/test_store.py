@@ -207,6 +207,30 @@ async def test_mark_interrupted_fails_unfinished_executions_and_their_attempts(s
     assert await store.mark_interrupted("interrupted") == []
 
 
+async def test_mark_interrupted_ends_the_components_of_an_interrupted_attempt_too(store: Store) -> None:
+    await store.create_execution(execution("running", status="RUNNING"))
+    await store.create_execution(execution("done"))
+    components = {
+        "src": {"component": "src", "comp_type": "read_csv", "status": "RUNNING", "records_out": 7},
+        "sink": {"component": "sink", "comp_type": "write_csv", "status": "PENDING"},
+    }
+    await store.save_attempt(AttemptRecord("running", 1, "RUNNING", started_at=1.0, components=dict(components)))
+    finished = {"src": {"component": "src", "comp_type": "read_csv", "status": "PENDING"}}
+    await store.save_attempt(AttemptRecord("done", 1, "FAILED", 1.0, 2.0, components=finished))
+
+    await store.mark_interrupted("interrupted")
+
+    [attempt] = await store.list_attempts("running")
+    assert {n: (m["status"], m.get("error")) for n, m in attempt.components.items()} == {
+        "src": ("FAILED", "interrupted"),
+        "sink": ("FAILED", "interrupted"),
+    }
+    assert attempt.components["src"]["records_out"] == 7
+    # a finished execution's components keep what they were (a component that never started stays PENDING)
+    [done] = await store.list_attempts("done")
+    assert done.components["src"]["status"] == "PENDING"
+
+
 async def test_schedules_crud_and_filter_by_job(store: Store) -> None:
     s = ScheduleRecord("s1", "nightly", "j1", "PROD", "cron", {"hour": 2}, False, 1.0, 1.0)
     await store.create_schedule(s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -183,6 +184,12 @@ def configure_logging(
 
 
 def ensure_configured() -> None:
-    """Configure with the defaults when nothing configured logging yet (library use, tests)."""
+    """Configure when nothing configured logging yet (library use, tests): `ETL_LOG_FORMAT` and `ETL_LOG_LEVEL`
+    from the environment when set and valid, else the defaults (the CLI and the server read them as settings)."""
     if not _configured:
-        configure_logging()
+        fmt = os.environ.get("ETL_LOG_FORMAT", "auto").strip().lower()
+        level = os.environ.get("ETL_LOG_LEVEL", "INFO").strip().upper()
+        configure_logging(
+            fmt if fmt in ("auto", "json", "console") else "auto",
+            level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
+        )

@@ -135,7 +135,9 @@ class JobExecutor:
         self.listener = listener
         self.state = ExecutionState(
             execution_id=execution_id or uuid.uuid4().hex,
-            job_id=job_id,
+            # a job file may carry the id it was stored under (job-config.md: "present when a stored job is sent
+            # back"): a run from that file is logged under it too
+            job_id=job_id if job_id is not None else plan.job.id,
             job_name=plan.job.name,
             environment=environment,
             max_attempts=plan.job.num_of_retries + 1,
@@ -181,7 +183,8 @@ class JobExecutor:
                 state.started_at = time.time()
                 if file_problem is not None:
                     log.warning("execution_log_unavailable", log_dir=str(self.options.log_dir), error=file_problem)
-                log.info("execution_started", strategy=job.strategy_type, max_attempts=state.max_attempts)
+                with structlog.contextvars.bound_contextvars(attempt=1):
+                    log.info("execution_started", strategy=job.strategy_type, max_attempts=state.max_attempts)
                 await self._emit("execution_started")
                 with anyio.CancelScope() as scope:
                     self._scope = scope
@@ -195,14 +198,15 @@ class JobExecutor:
                     if state.current is not None and state.current.status == RUNNING:
                         state.current.status = CANCELLED
                 state.finished_at = time.time()
-                log.info(
-                    "execution_finished",
-                    status=state.status,
-                    attempts=len(state.attempts),
-                    duration_s=round(state.duration_s, 3),
-                    error=state.error,
-                    **state.totals(),
-                )
+                with structlog.contextvars.bound_contextvars(attempt=len(state.attempts)):
+                    log.info(
+                        "execution_finished",
+                        status=state.status,
+                        attempts=len(state.attempts),
+                        duration_s=round(state.duration_s, 3),
+                        error=state.error,
+                        **state.totals(),
+                    )
                 await self._emit("execution_finished")
         finally:
             if file_sink is not None:
@@ -366,6 +370,7 @@ class JobExecutor:
                 await node.spec.run(ctx)
             except anyio.get_cancelled_exc_class():
                 metrics.finish(CANCELLED)
+                log.info("component_cancelled", status=CANCELLED, **_counters(metrics))
                 raise
             except BaseException as exc:
                 message = _describe(node.name, exc)
@@ -412,6 +417,8 @@ def _counters(m: ComponentMetrics) -> dict[str, Any]:
         "batches_in": m.batches_in,
         "batches_out": m.batches_out,
         "duration_s": round(m.elapsed_s, 4),
+        "bytes_read": m.bytes_read,
+        "bytes_written": m.bytes_written,
         "blocked_send_s": round(m.blocked_send_s, 4),
         "wait_receive_s": round(m.wait_receive_s, 4),
         "rows_per_second": round(m.rows_per_second, 1),

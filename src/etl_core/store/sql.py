@@ -353,6 +353,25 @@ class SqlStore:
             rows = await c.fetch(f"SELECT id FROM executions WHERE status IN ({marks}) ORDER BY id", *_UNFINISHED)
             ids = [r["id"] for r in rows]
             if ids:
+                # the components' last saved state is stale (saved when the attempt started, say): they end with it
+                stale = await c.fetch(
+                    "SELECT execution_id, attempt, component, metrics FROM component_metrics "
+                    f"WHERE status IN ({marks}) "
+                    f"AND execution_id IN (SELECT id FROM executions WHERE status IN ({marks}))",
+                    *_UNFINISHED,
+                    *_UNFINISHED,
+                )
+                for m in stale:
+                    metrics = _loads(m["metrics"], {})
+                    metrics.update(status="FAILED", error=message)
+                    await c.execute(
+                        "UPDATE component_metrics SET status = 'FAILED', metrics = ? "
+                        "WHERE execution_id = ? AND attempt = ? AND component = ?",
+                        _dumps(metrics),
+                        m["execution_id"],
+                        m["attempt"],
+                        m["component"],
+                    )
                 await c.execute(
                     f"UPDATE attempts SET status = 'FAILED', error = ?, finished_at = ? WHERE status IN ({marks}) "
                     f"AND execution_id IN (SELECT id FROM executions WHERE status IN ({marks}))",

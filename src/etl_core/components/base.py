@@ -14,6 +14,7 @@ Contract for every component coroutine `async def run(ctx) -> None`:
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,12 @@ class ComponentContext(Generic[OptionsT]):
         for port in self.outputs.values():
             await port.aclose()
         if self.commit_barrier is not None:
-            await self.commit_barrier()
+            t0 = self.metrics.idle_since = time.perf_counter()
+            try:
+                await self.commit_barrier()
+            finally:
+                self.metrics.wait_commit_s += time.perf_counter() - t0
+                self.metrics.idle_since = None
 
     async def record_error(self, record: Any, message: str, *, line: int | None = None) -> None:
         """Route one bad record to the `error` port, or fail the component when that is not wired."""

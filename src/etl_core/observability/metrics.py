@@ -31,6 +31,8 @@ class ComponentMetrics:
     bytes_written: int = 0
     blocked_send_s: float = 0.0
     wait_receive_s: float = 0.0
+    wait_commit_s: float = 0.0  # a writer waiting at the commit point for the rest of the attempt
+    idle_since: float | None = None  # perf_counter() when a wait still in progress began (live busy time)
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
@@ -61,7 +63,12 @@ class ComponentMetrics:
 
     @property
     def busy_s(self) -> float:
-        return max(self.elapsed_s - self.blocked_send_s - self.wait_receive_s, 0.0)
+        """Time not spent waiting: to send (backpressure), to receive, or at the commit point (a wait still in
+        progress included, so that a live figure is right too)."""
+        waiting = self.blocked_send_s + self.wait_receive_s + self.wait_commit_s
+        if self.idle_since is not None and self.finished_at is None:
+            waiting += time.perf_counter() - self.idle_since
+        return max(self.elapsed_s - waiting, 0.0)
 
     @property
     def rows_per_second(self) -> float:
@@ -87,6 +94,7 @@ class ComponentMetrics:
             "busy_s": round(self.busy_s, 6),
             "blocked_send_s": round(self.blocked_send_s, 6),
             "wait_receive_s": round(self.wait_receive_s, 6),
+            "wait_commit_s": round(self.wait_commit_s, 6),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "rows_per_second": round(self.rows_per_second, 1),

@@ -47,13 +47,14 @@ class InPort:
             try:
                 batch = stream.receive_nowait()
             except anyio.WouldBlock:
-                t0 = time.perf_counter()
+                t0 = metrics.idle_since = time.perf_counter()
                 try:
                     batch = await stream.receive()
                 except anyio.EndOfStream:
-                    metrics.wait_receive_s += time.perf_counter() - t0
                     return
-                metrics.wait_receive_s += time.perf_counter() - t0
+                finally:
+                    metrics.wait_receive_s += time.perf_counter() - t0
+                    metrics.idle_since = None
             except anyio.EndOfStream:
                 return
             else:
@@ -112,12 +113,14 @@ class OutPort:
             try:
                 stream.send_nowait(batch)
             except anyio.WouldBlock:
-                t0 = time.perf_counter()
+                t0 = metrics.idle_since = time.perf_counter()
                 try:
                     await stream.send(batch)
                 except anyio.BrokenResourceError:
                     gone.append(stream)
-                metrics.blocked_send_s += time.perf_counter() - t0
+                finally:
+                    metrics.blocked_send_s += time.perf_counter() - t0
+                    metrics.idle_since = None
             except anyio.BrokenResourceError:
                 # the receiver finished early; the other edges still get the data
                 gone.append(stream)

@@ -49,17 +49,78 @@ class _LiveCollector(Collector):
             "Records received (in) and sent (out) so far by each component of the running executions",
             labels=["job_id", "execution_id", "component", "direction"],
         )
+        ids = ["job_id", "execution_id", "component"]
+        port_records = GaugeMetricFamily(
+            "etl_live_component_port_records",
+            "Records received per in port and sent per out port so far (running executions)",
+            labels=[*ids, "port", "direction"],
+        )
+        counts = GaugeMetricFamily(
+            "etl_live_component_count",
+            "Dismissed records, record errors, batches in and out so far (running executions)",
+            labels=[*ids, "what"],
+        )
+        data = GaugeMetricFamily(
+            "etl_live_component_bytes", "Bytes read and written so far (running executions)", labels=[*ids, "direction"]
+        )
+        seconds = GaugeMetricFamily(
+            "etl_live_component_seconds",
+            "Seconds busy, blocked sending, waiting to receive and waiting at the commit point (running executions)",
+            labels=[*ids, "kind"],
+        )
+        status = GaugeMetricFamily(
+            "etl_live_component_status",
+            "1 for each component's current status (running executions)",
+            labels=[*ids, "status"],
+        )
+        execution = GaugeMetricFamily(
+            "etl_live_execution",
+            "Rows read and written, record errors, rows per second and seconds so far of each running execution",
+            labels=["job_id", "execution_id", "what"],
+        )
         for state in states:
             attempt = state.current
             if attempt is None:
                 continue
             job_id = state.job_id or ""
             for m in attempt.components.values():
-                rate.add_metric([job_id, state.execution_id, m.component, m.comp_type], m.rows_per_second)
-                records.add_metric([job_id, state.execution_id, m.component, "in"], m.records_in)
-                records.add_metric([job_id, state.execution_id, m.component, "out"], m.records_out)
+                key = [job_id, state.execution_id, m.component]
+                rate.add_metric([*key, m.comp_type], m.rows_per_second)
+                records.add_metric([*key, "in"], m.records_in)
+                records.add_metric([*key, "out"], m.records_out)
+                for port, n in m.received.items():
+                    port_records.add_metric([*key, port, "in"], n)
+                for port, n in m.sent.items():
+                    port_records.add_metric([*key, port, "out"], n)
+                for what, n in (
+                    ("dismissed", m.dismissed),
+                    ("record_errors", m.errors),
+                    ("batches_in", m.batches_in),
+                    ("batches_out", m.batches_out),
+                ):
+                    counts.add_metric([*key, what], n)
+                data.add_metric([*key, "read"], m.bytes_read)
+                data.add_metric([*key, "written"], m.bytes_written)
+                for kind, value in (
+                    ("busy", m.busy_s),
+                    ("blocked_send", m.blocked_send_s),
+                    ("wait_receive", m.wait_receive_s),
+                    ("wait_commit", m.wait_commit_s),
+                ):
+                    seconds.add_metric([*key, kind], value)
+                status.add_metric([*key, m.status], 1)
+            totals = state.totals()
+            for what in ("rows_read", "rows_written", "record_errors", "rows_per_second"):
+                execution.add_metric([job_id, state.execution_id, what], float(totals[what]))
+            execution.add_metric([job_id, state.execution_id, "duration_seconds"], state.duration_s)
         yield rate
         yield records
+        yield port_records
+        yield counts
+        yield data
+        yield seconds
+        yield status
+        yield execution
 
 
 class ServerMetrics:

@@ -51,6 +51,8 @@ class ConfigError(EtlError):
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = list(issues)
+        # the job as far as it could be read (config.loader.parse_job), for checks that can still run
+        self.salvage: Any = None
         lines = "\n".join(f"  - {issue}" for issue in self.issues)
         super().__init__(f"invalid job config ({len(self.issues)} issue(s)):\n{lines}")
 

@@ -20,12 +20,11 @@ from rich.table import Table
 
 from etl_core import __version__
 from etl_core.cli.client import register_client_commands
-from etl_core.config.loader import load_job_file
 from etl_core.errors import ConfigError, SettingsError
 from etl_core.observability.logging import configure_logging
 from etl_core.params.resolver import ParameterResolver
 from etl_core.runtime.executor import JobExecutor
-from etl_core.runtime.local import plan, run_options
+from etl_core.runtime.local import plan_file, run_options
 from etl_core.runtime.state import ExecutionState
 from etl_core.runtime.tuning import tune_gc
 from etl_core.settings import Settings, load_settings
@@ -134,8 +133,7 @@ def run(
     # the live table replaces info events on the terminal; an execution's log file still gets all of them
     configure_logging(settings.log_format, settings.log_level, console_level="WARNING" if live else None)
     try:
-        job, _ = load_job_file(job_file)
-        planned = plan(job, settings)
+        planned = plan_file(job_file, settings)
     except ConfigError as exc:
         _print_issues(exc, str(job_file))
         raise typer.Exit(EXIT_INVALID) from None
@@ -170,8 +168,7 @@ def validate(
     """Check a job file (dialect, wiring, schemas, paths) without running it."""
     settings = _settings(data_dir)
     try:
-        job, _ = load_job_file(job_file)
-        planned = plan(job, settings)
+        planned = plan_file(job_file, settings)
     except ConfigError as exc:
         _print_issues(exc, str(job_file))
         raise typer.Exit(EXIT_INVALID) from None

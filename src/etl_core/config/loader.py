@@ -71,13 +71,32 @@ def _component_names(data: Any) -> list[str | None]:
 
 
 def parse_job(data: Any) -> JobConfig:
-    """Validate a decoded job document; raise ConfigError listing every structural issue."""
+    """Validate a decoded job document; raise ConfigError listing every structural issue.
+
+    When only job-level fields are wrong (a bad `strategy_type`, a negative `num_of_retries`), the error carries
+    the job with those fields at their defaults as `salvage`, so that a caller can still check the components
+    and their wiring and report those issues too (`graph.planner.plan_document`)."""
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue("", f"a job must be a JSON object, got {type(data).__name__}")])
     try:
         return JobConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(issues_from_validation(exc, names_by_index=_component_names(data))) from None
+        error = ConfigError(issues_from_validation(exc, names_by_index=_component_names(data)))
+        error.salvage = _salvage(data, exc)
+        raise error from None
+
+
+def _salvage(data: dict[str, Any], exc: ValidationError) -> JobConfig | None:
+    """The job without its faulty job-level fields, or None when a component itself is malformed."""
+    bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+    if "components" in bad or not bad:
+        return None
+    kept = {k: v for k, v in data.items() if k not in bad}
+    kept.setdefault("name", "job")  # required: a placeholder lets the components be checked
+    try:
+        return JobConfig.model_validate(kept)
+    except ValidationError:
+        return None
 
 
 def decode_json(text: str | bytes, source: str = "<job>") -> Any:
@@ -95,12 +114,17 @@ def load_job_text(text: str | bytes, source: str = "<job>") -> JobConfig:
     return parse_job(decode_json(text, source))
 
 
-def load_job_file(path: str | Path) -> tuple[JobConfig, dict[str, Any]]:
-    """Read a job file; returns the validated config and the raw document."""
+def read_job_file(path: str | Path) -> Any:
+    """Read and decode a job file (not yet validated)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigIssue("", f"cannot read job file {str(p)!r}: {exc.strerror}")]) from None
-    data = decode_json(text, str(p))
+    return decode_json(text, str(p))
+
+
+def load_job_file(path: str | Path) -> tuple[JobConfig, dict[str, Any]]:
+    """Read a job file; returns the validated config and the raw document."""
+    data = read_job_file(path)
     return parse_job(data), data

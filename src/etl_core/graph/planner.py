@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from etl_core.components.registry import ERROR_PORT, ERROR_SCHEMA, REGISTRY, PortDef, Registry
 from etl_core.components.support.files import PathNotAllowed, resolve_data_path
-from etl_core.config.loader import issues_from_validation
+from etl_core.config.loader import issues_from_validation, parse_job
 from etl_core.config.models import ComponentConfig, JobConfig
 from etl_core.config.schema import Schema, schema_difference
 from etl_core.errors import ConfigError, ConfigIssue
@@ -308,6 +309,22 @@ class _Planner:
                         f"does not fit {e.src!r} port {e.out_port!r}: {diff}",
                         node.name,
                     )
+
+
+def plan_document(data: Any, options: PlanOptions | None = None, registry: Registry | None = None) -> Plan:
+    """Read and plan a decoded job document, reporting every issue of both steps at once: when only job-level
+    fields are wrong, the components and their wiring are still checked (`parse_job`'s salvage)."""
+    try:
+        job = parse_job(data)
+    except ConfigError as exc:
+        if exc.salvage is None:
+            raise
+        try:
+            plan_job(exc.salvage, options, registry)
+        except ConfigError as more:
+            raise ConfigError([*exc.issues, *more.issues]) from None
+        raise
+    return plan_job(job, options, registry)
 
 
 def plan_job(job: JobConfig, options: PlanOptions | None = None, registry: Registry | None = None) -> Plan:

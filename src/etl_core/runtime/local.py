@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from etl_core.config.loader import read_job_file
 from etl_core.config.models import JobConfig
 from etl_core.graph.plan import Plan
-from etl_core.graph.planner import PlanOptions, plan_job
+from etl_core.graph.planner import PlanOptions, plan_document, plan_job
 from etl_core.runtime.executor import JobExecutor, Listener, RunOptions
 from etl_core.runtime.state import ExecutionState
 from etl_core.settings import Settings
@@ -42,6 +44,11 @@ def run_options(settings: Settings, **overrides: Any) -> RunOptions:
 def plan(job: JobConfig, settings: Settings) -> Plan:
     """Validate and wire `job` (raises ConfigError listing every issue)."""
     return plan_job(job, plan_options(settings))
+
+
+def plan_file(path: str | Path, settings: Settings) -> Plan:
+    """Read, validate and wire a job file, every issue of reading and wiring reported at once."""
+    return plan_document(read_job_file(path), plan_options(settings))
 
 
 async def execute(

@@ -66,3 +66,36 @@ def test_a_valid_document_is_planned(data_dir: Path) -> None:
     plan = plan_document(doc, PlanOptions(data_dir=data_dir))
 
     assert list(plan.nodes) == ["r", "w"]
+
+
+def test_an_aggregation_naming_unknown_fields_is_reported_at_those_options(data_dir: Path) -> None:
+    schema = {"fields": [{"name": "city", "data_type": "string"}, {"name": "amount", "data_type": "float"}]}
+    doc = {
+        "name": "v",
+        "components": [
+            {
+                "name": "r",
+                "comp_type": "read_csv",
+                "filepath": "in.csv",
+                "routes": {"out": ["agg"]},
+                "out_port_schemas": {"out": schema},
+            },
+            {
+                "name": "agg",
+                "comp_type": "aggregation",
+                "group_by": ["cty"],
+                "aggregations": [{"src": "amont", "op": "sum", "dest": "t"}, {"src": "*", "op": "count", "dest": "n"}],
+                "routes": {"out": ["w"]},
+                "in_port_schemas": {"in": schema},
+            },
+            {"name": "w", "comp_type": "write_csv", "filepath": "o.csv"},
+        ],
+    }
+
+    with pytest.raises(ConfigError) as caught:
+        plan_document(doc, PlanOptions(data_dir=data_dir))
+
+    assert [(i.path, i.message) for i in caught.value.issues] == [
+        ("components[1].group_by[0]", "field 'cty' is not in the input schema (city, amount)"),
+        ("components[1].aggregations[0].src", "field 'amont' is not in the input schema (city, amount)"),
+    ]

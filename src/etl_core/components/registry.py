@@ -38,6 +38,8 @@ ERROR_SCHEMA = Schema(
 SchemaDeriver = Callable[[Any, Mapping[str, Schema | None], Sequence[str]], dict[str, Schema]]
 # check(options, in_ports, out_ports) -> [(option path, message)]: option references to ports that do not exist
 PortChecker = Callable[[Any, Sequence[str], Sequence[str]], list[tuple[str, str]]]
+# check(options, in_schemas) -> [(option path, message)]: options naming fields the input schemas do not have
+FieldChecker = Callable[[Any, Mapping[str, Schema | None]], list[tuple[str, str]]]
 # how a type takes `Columns` batches (columns.py) on its inputs:
 #   "none":    never (it iterates its ports and gets lists of records);
 #   "consume": always (it reads `batches()` and works on columns; what it sends is its own);
@@ -76,6 +78,7 @@ class ComponentType:
     icon: str = "box"
     check_ports: PortChecker | None = None
     columns: ColumnsMode = "none"
+    check_fields: FieldChecker | None = None
 
     @property
     def is_source(self) -> bool:
@@ -171,6 +174,7 @@ def register(
     icon: str = "box",
     check_ports: PortChecker | None = None,
     columns: ColumnsMode = "none",
+    check_fields: FieldChecker | None = None,
     registry: Registry | None = None,
 ) -> Callable[[ComponentFn], ComponentFn]:
     """Register a component coroutine under `name` (see module docstring)."""
@@ -195,6 +199,7 @@ def register(
                 icon=icon,
                 check_ports=check_ports,
                 columns=columns,
+                check_fields=check_fields,
             )
         )
         return fn

@@ -84,6 +84,27 @@ def derive_aggregation_schema(
     return {"out": schema} if schema is not None else {}
 
 
+def check_aggregation_fields(
+    options: AggregationOptions, in_schemas: Mapping[str, Schema | None]
+) -> list[tuple[str, str]]:
+    """Group and source fields the input schema does not have, each at its option path."""
+    source = in_schemas.get("in")
+    if source is None:
+        return []
+    known = ", ".join(source.names())
+    problems = [
+        (f"group_by[{i}]", f"field {name!r} is not in the input schema ({known})")
+        for i, name in enumerate(options.group_by)
+        if field_at(source, name) is None
+    ]
+    problems += [
+        (f"aggregations[{i}].src", f"field {spec.src!r} is not in the input schema ({known})")
+        for i, spec in enumerate(options.aggregations)
+        if spec.src != "*" and field_at(source, spec.src) is None
+    ]
+    return problems
+
+
 def _result_field(spec: AggregationSpec, source: Schema | None) -> FieldDef | None:
     if spec.op in ("count", "nunique"):
         return FieldDef(data_type="integer", nullable=False)
@@ -274,6 +295,7 @@ def _as_number(value: Any) -> tuple[Any, bool]:
     inputs=("in",),
     outputs=("out",),
     derive_schemas=derive_aggregation_schema,
+    check_fields=check_aggregation_fields,
     columns="consume",
     icon="sigma",
     summary="Groups records by fields and computes count, sum, min, max, mean, median, std, nunique, "

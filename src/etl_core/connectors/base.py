@@ -102,6 +102,31 @@ class Dialect:
         cols = ", ".join(self.quote(self.check(c)) for c in columns) if columns else "*"
         return f"SELECT {cols} FROM {self.table(t)}"
 
+    # Merges through a staging table holding one batch (at most one row per key), `target` and `stage` quoted.
+    # A key matches with `=`, so a null key matches nothing (as in a unique index) and its row is inserted.
+
+    def key_match(self, keys: Sequence[str]) -> str:
+        return " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
+
+    def update_from(self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+        """Set the non-key columns of every target row (`t`) whose keys match a staged row (`s`)."""
+        sets = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in columns if c not in keys)
+        return f"UPDATE {target} AS t SET {sets} FROM {stage} AS s WHERE {self.key_match(keys)}"
+
+    def insert_unmatched(self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+        """Insert the staged rows whose keys match no target row."""
+        cols = ", ".join(self.quote(c) for c in columns)
+        return (
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} AS s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {self.key_match(keys)})"
+        )
+
+    def staged_upsert(self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]) -> list[str]:
+        """An upsert matching on `keys` whatever the target's constraints: update the matches, then insert the
+        rest (in this order, so that the insert sees the updated rows and skips them)."""
+        update = [self.update_from(target, stage, columns, keys)] if any(c not in keys for c in columns) else []
+        return [*update, self.insert_unmatched(target, stage, columns, keys)]
+
 
 class Cursor(Protocol):
     """An open result: its columns, and rows fetched `n` at a time (an empty list at the end)."""
@@ -122,6 +147,10 @@ class WriteSession(Protocol):
 
     `transactional_ddl`: CREATE/DROP/RENAME take part in the transaction (PostgreSQL, SQLite); when False
     (MariaDB) DDL commits on its own, so it runs before `begin` and a replace swaps after `commit`.
+
+    `upsert` and `update` match target rows on `keys` (equal values, a null matching nothing) whatever unique
+    constraints the table has; `prepare_merge` runs once before the first batch and picks how. A batch holds
+    at most one row per key.
     """
 
     transactional_ddl: bool

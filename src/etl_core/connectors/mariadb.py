@@ -3,7 +3,10 @@
 - reads: an `SSCursor` in a `READ ONLY` transaction streams rows from the server as they are fetched, so
   memory stays flat for any table size;
 - inserts: `executemany` of one `INSERT ... VALUES (...)`, which the driver sends as multi-row statements;
-- upserts: the same with `ON DUPLICATE KEY UPDATE c = VALUES(c)` (any unique key of the table matches);
+- upserts: when the key columns are exactly the table's only unique key, the same insert with
+  `ON DUPLICATE KEY UPDATE c = VALUES(c)`; that clause fires on a duplicate in ANY unique key, so otherwise rows
+  go to a temporary staging table, then `UPDATE t JOIN stage` on the keys and `INSERT ... SELECT ... WHERE NOT
+  EXISTS` per batch;
 - updates: rows go to a temporary staging table, then one `UPDATE t JOIN stage` per batch;
 - truncate: `DELETE` inside the transaction (TRUNCATE would commit on its own and could not roll back);
 - replace: DDL commits implicitly in MariaDB, so the new table is built under a staging name and swapped
@@ -62,6 +65,11 @@ _PRIMARY_KEY_SQL = (
     "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
     "ORDER BY ORDINAL_POSITION"
 )
+_UNIQUE_KEYS_SQL = (
+    "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS "
+    "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
+    "ORDER BY INDEX_NAME, SEQ_IN_INDEX"
+)
 
 
 class MariaDialect(Dialect):
@@ -73,6 +81,11 @@ class MariaDialect(Dialect):
     def quote(self, name: str) -> str:
         # every statement goes through the driver's %-formatting, so a literal % is doubled
         return quote_backtick(name).replace("%", "%%")
+
+    def update_from(self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+        q = self.quote
+        sets = ", ".join(f"t.{q(c)} = s.{q(c)}" for c in columns if c not in keys)
+        return f"UPDATE {target} AS t JOIN {stage} AS s ON {self.key_match(keys)} SET {sets}"
 
     def column_type(self, f: FieldDef, *, key: bool) -> str:
         if f.data_type in _TYPES:
@@ -279,10 +292,20 @@ class MariaWriteSession:
     ) -> list[ColumnEncoding | None]:
         return [TEXT_WRITE for _ in columns]
 
+    async def _is_only_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
+        """`keys` are the table's one unique key (whole columns, not prefixes): ON DUPLICATE KEY matches them only."""
+        indexes: dict[str, list[tuple[str, Any]]] = {}
+        for index, column, prefix in await self._fetch(_UNIQUE_KEYS_SQL, (table.schema, table.name)):
+            indexes.setdefault(index, []).append((column, prefix))
+        if len(indexes) != 1:
+            return False
+        [parts] = indexes.values()
+        return all(prefix is None for _, prefix in parts) and sorted(c for c, _ in parts) == sorted(keys)
+
     async def prepare_merge(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], operation: Operation
     ) -> None:
-        if operation != "update":
+        if operation == "upsert" and await self._is_only_unique_key(table, keys):
             return  # upserts go straight in with ON DUPLICATE KEY UPDATE
         # a temporary table needs no commit and is invisible to other sessions
         self._stage = f"etl_stage_{uuid.uuid4().hex[:16]}"
@@ -307,6 +330,12 @@ class MariaWriteSession:
     async def upsert(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
+        if self._stage is not None:
+            await self._stage_rows(columns, rows)
+            stage = self._dialect.quote(self._stage)
+            for sql in self._dialect.staged_upsert(self._dialect.table(table), stage, columns, keys):
+                await self.execute(sql)
+            return
         q = self._dialect.quote
         rest = [c for c in columns if c not in keys] or list(keys[:1])
         updates = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in rest)
@@ -317,14 +346,17 @@ class MariaWriteSession:
     async def update(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
+        await self._stage_rows(columns, rows)
         assert self._stage is not None
-        q = self._dialect.quote
-        stage = q(self._stage)
+        await self.execute(
+            self._dialect.update_from(self._dialect.table(table), self._dialect.quote(self._stage), columns, keys)
+        )
+
+    async def _stage_rows(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        assert self._stage is not None
+        stage = self._dialect.quote(self._stage)
         await self.execute(f"DELETE FROM {stage}")
         await self._many(self._insert_sql(stage, columns), rows)
-        sets = ", ".join(f"t.{q(c)} = s.{q(c)}" for c in columns if c not in keys)
-        match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
-        await self.execute(f"UPDATE {self._dialect.table(table)} AS t JOIN {stage} AS s ON {match} SET {sets}")
 
     async def empty(self, table: TableName) -> None:
         await self.execute(self._dialect.delete_all(table))

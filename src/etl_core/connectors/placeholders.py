@@ -180,14 +180,12 @@ def _dollar_tag(query: str, i: int) -> str | None:
 
 
 def bind(names: list[str], params: Mapping[str, Any]) -> list[Any]:
-    """Arguments for `names` from `params`; every placeholder needs a value and every param must be used."""
+    """Arguments for `names` from `params`: every placeholder needs a value; params the query does not name are
+    ignored (a job may keep spare params, e.g. for a query it switches between)."""
     missing = sorted({n for n in names if n not in params})
     if missing:
         raise QueryError(
             f"the query uses :{', :'.join(missing)} but params has no value for "
             f"{'it' if len(missing) == 1 else 'them'} (params: {', '.join(sorted(params)) or 'none'})"
         )
-    unused = sorted(set(params) - set(names))
-    if unused:
-        raise QueryError(f"params {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the query")
     return [params[n] for n in names]

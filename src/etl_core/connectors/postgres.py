@@ -3,8 +3,10 @@
 - reads: a prepared statement and a cursor inside a read-only transaction, fetched `n` rows per round trip;
   parameters are coerced to the types the server infers for them (`"2024-01-01"` for a date parameter);
 - inserts: `copy_records_to_table` (binary COPY) per batch;
-- upserts and updates: COPY into a temporary staging table (dropped at commit), then one
-  `INSERT ... SELECT ... ON CONFLICT (keys) DO UPDATE` or `UPDATE ... FROM` per batch;
+- upserts and updates: COPY into a temporary staging table (dropped at commit), then per batch
+  `UPDATE ... FROM stage` (update), `INSERT ... SELECT ... ON CONFLICT (keys) DO UPDATE` (an upsert whose keys
+  are exactly a unique key ON CONFLICT can name), or `UPDATE ... FROM stage` and `INSERT ... SELECT ... WHERE NOT
+  EXISTS` in one round trip (an upsert on any other columns);
 - truncate: `TRUNCATE` inside the transaction (readers of the table wait until the run commits);
 - replace: the new table is loaded under a staging name and swapped in (DROP + RENAME) at commit.
 """
@@ -55,6 +57,19 @@ SELECT a.attname
 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
 WHERE i.indrelid = $1 AND i.indisprimary
 ORDER BY array_position(i.indkey::int2[], a.attnum)
+"""
+# the key columns (not INCLUDE columns) of each unique index ON CONFLICT (columns) can use as its arbiter:
+# valid, not partial, no expressions, not deferrable
+_UNIQUE_KEYS_SQL = """
+SELECT ARRAY(
+    SELECT a.attname
+    FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE k.n <= i.indnkeyatts
+) AS columns
+FROM pg_index i
+WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid AND i.indimmediate
+    AND i.indpred IS NULL AND i.indexprs IS NULL
 """
 
 _REJECT_CLASSES = ("22", "23")
@@ -203,6 +218,7 @@ class PgWriteSession:
         self._tx: Any = None
         self._merge: tuple[TableName, list[str]] | None = None
         self._stage = f"etl_stage_{uuid.uuid4().hex[:16]}"
+        self._on_conflict = False  # the upsert's keys are a unique key: INSERT ... ON CONFLICT
 
     async def table_info(self, table: TableName) -> TableInfo | None:
         oid = await self._conn.fetchval(_TABLE_SQL, self._dialect.table(table))
@@ -255,9 +271,15 @@ class PgWriteSession:
     ) -> list[ColumnEncoding | None]:
         return [pg_write_encoding(info.columns.get(c)) for c in columns]
 
+    async def _is_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
+        oid = await self._conn.fetchval(_TABLE_SQL, self._dialect.table(table))
+        rows = await self._conn.fetch(_UNIQUE_KEYS_SQL, oid) if oid is not None else []
+        return any(len(r["columns"]) == len(keys) and set(r["columns"]) == set(keys) for r in rows)
+
     async def prepare_merge(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], operation: Operation
     ) -> None:
+        self._on_conflict = operation == "upsert" and await self._is_unique_key(table, keys)
         self._merge = (table, list(columns))
         if self._tx is not None:
             await self._create_stage()
@@ -276,23 +298,25 @@ class PgWriteSession:
     ) -> None:
         await self._stage_rows(columns, rows)
         q = self._dialect.quote
+        target, stage = self._dialect.table(table), quote_double(self._stage)
+        if not self._on_conflict:
+            # without arguments asyncpg sends both statements as one simple query: one round trip
+            await self._conn.execute(";\n".join(self._dialect.staged_upsert(target, stage, columns, keys)))
+            return
         cols = ", ".join(q(c) for c in columns)
         rest = [c for c in columns if c not in keys]
         action = "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in rest) if rest else "DO NOTHING"
         await self._conn.execute(
-            f"INSERT INTO {self._dialect.table(table)} ({cols}) SELECT {cols} FROM {quote_double(self._stage)} "
-            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {action}"
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({', '.join(q(k) for k in keys)}) "
+            f"{action}"
         )
 
     async def update(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         await self._stage_rows(columns, rows)
-        q = self._dialect.quote
-        sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in columns if c not in keys)
-        match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
         await self._conn.execute(
-            f"UPDATE {self._dialect.table(table)} AS t SET {sets} FROM {quote_double(self._stage)} AS s WHERE {match}"
+            self._dialect.update_from(self._dialect.table(table), quote_double(self._stage), columns, keys)
         )
 
     async def empty(self, table: TableName) -> None:

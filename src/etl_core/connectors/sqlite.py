@@ -3,14 +3,18 @@
 - reads: the file is opened read-only (a missing file is an error, never a new empty database) and rows are
   fetched `n` at a time;
 - writes: one `BEGIN IMMEDIATE` transaction (the write lock is taken at the start, so two writers wait for
-  each other instead of failing half-way) and `executemany` per batch; upserts use
-  `INSERT ... ON CONFLICT (keys) DO UPDATE`; SQLite's DDL is transactional, so create, replace and truncate
-  (`DELETE`) all roll back with the run.
+  each other instead of failing half-way) and `executemany` per batch; SQLite's DDL is transactional, so
+  create, replace and truncate (`DELETE`) all roll back with the run;
+- upserts match on the key columns whatever the table's constraints: `INSERT ... ON CONFLICT (keys) DO UPDATE`
+  when the keys are exactly the primary key or a (non-partial) unique index, else the batch goes to a
+  temporary staging table, then `UPDATE ... FROM stage` on the keys and `INSERT ... SELECT` of the rows whose
+  key matched nothing.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -123,6 +127,7 @@ class SqliteWriteSession:
     def __init__(self, conn: aiosqlite.Connection, dialect: SqliteDialect) -> None:
         self._conn = conn
         self._dialect = dialect
+        self._stage: str | None = None  # the staging table of an upsert whose keys are no unique key
 
     async def table_info(self, table: TableName) -> TableInfo | None:
         async with self._conn.execute(
@@ -162,26 +167,63 @@ class SqliteWriteSession:
     ) -> list[ColumnEncoding | None]:
         return [TEXT_WRITE for _ in columns]
 
+    async def _is_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
+        """`keys` are exactly the primary key or the columns of a unique index that ON CONFLICT can name."""
+        info = await self.table_info(table)
+        wanted = set(keys)
+        if info is not None and set(info.primary_key) == wanted:
+            return True  # an INTEGER PRIMARY KEY (the rowid) has no index of its own
+        schema = table.schema or "main"
+        async with self._conn.execute(
+            'SELECT name FROM pragma_index_list(?, ?) WHERE "unique" AND NOT partial', (table.name, schema)
+        ) as cur:
+            indexes = [r[0] for r in await cur.fetchall()]
+        for index in indexes:
+            # cid -2 is an expression, and key = 0 the rowid appended to every index
+            async with self._conn.execute(
+                "SELECT cid, name FROM pragma_index_xinfo(?, ?) WHERE key", (index, schema)
+            ) as cur:
+                parts = list(await cur.fetchall())
+            if all(cid >= 0 for cid, _ in parts) and len(parts) == len(wanted) and {n for _, n in parts} == wanted:
+                return True
+        return False
+
     async def prepare_merge(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], operation: Operation
     ) -> None:
-        return None  # both merges are single statements in SQLite
-
-    def _insert_sql(self, table: TableName, columns: Sequence[str]) -> str:
+        # update is one statement per row; an upsert on a unique key one ON CONFLICT statement per row
+        if operation != "upsert" or await self._is_unique_key(table, keys):
+            return
+        self._stage = f"etl_stage_{uuid.uuid4().hex[:16]}"
         cols = ", ".join(self._dialect.quote(c) for c in columns)
-        return f"INSERT INTO {self._dialect.table(table)} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
+        # a temporary table lives in this connection only and goes with it
+        await self._conn.execute(
+            f"CREATE TEMP TABLE {self._dialect.quote(self._stage)} AS SELECT {cols} FROM {self._dialect.table(table)} "
+            "WHERE 0"
+        )
+
+    def _insert_sql(self, table: str, columns: Sequence[str]) -> str:
+        cols = ", ".join(self._dialect.quote(c) for c in columns)
+        return f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
 
     async def insert(self, table: TableName, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        await self._conn.executemany(self._insert_sql(table, columns), rows)
+        await self._conn.executemany(self._insert_sql(self._dialect.table(table), columns), rows)
 
     async def upsert(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         q = self._dialect.quote
+        if self._stage is not None:
+            stage = q(self._stage)
+            await self._conn.execute(f"DELETE FROM {stage}")
+            await self._conn.executemany(self._insert_sql(stage, columns), rows)
+            for sql in self._dialect.staged_upsert(self._dialect.table(table), stage, columns, keys):
+                await self._conn.execute(sql)
+            return
         rest = [c for c in columns if c not in keys]
         action = "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in rest) if rest else "DO NOTHING"
-        sql = f"{self._insert_sql(table, columns)} ON CONFLICT ({', '.join(q(k) for k in keys)}) {action}"
-        await self._conn.executemany(sql, rows)
+        insert = self._insert_sql(self._dialect.table(table), columns)
+        await self._conn.executemany(f"{insert} ON CONFLICT ({', '.join(q(k) for k in keys)}) {action}", rows)
 
     async def update(
         self, table: TableName, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]

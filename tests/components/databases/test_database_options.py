@@ -33,17 +33,23 @@ def test_a_reader_needs_a_table_or_a_query() -> None:
     ]
 
 
-def test_placeholders_and_params_must_match_for_the_readers_driver() -> None:
+def test_every_placeholder_needs_a_param_in_the_readers_driver() -> None:
     reader = {"name": "r", "comp_type": "read_mariadb", "dsn": "mysql://h/db"}
     [(path, message)] = _issues({**reader, "query": "SELECT * FROM t WHERE a = :a", "params": {"b": 1}})
     assert path == "components[0]"
     assert "the query uses :a but params has no value for it" in message
-    [(_, message)] = _issues({**reader, "entity_name": "t", "params": {"b": 1}})
-    assert "there is no query" in message
     [(_, message)] = _issues(
         {"name": "r", "comp_type": "read_postgresql", "dsn": "postgresql://h/db", "query": "SELECT $1"}
     )
     assert "the query uses the driver's own placeholder '$1'" in message
+
+
+def test_spare_params_pass_validation_with_a_query_or_a_table() -> None:
+    reader = {"name": "r", "comp_type": "read_mariadb", "dsn": "mysql://h/db"}
+    with_query = {**reader, "query": "SELECT * FROM t WHERE a = :a", "params": {"a": 1, "spare": "x"}}
+    with_table = {**reader, "entity_name": "t", "params": {"spare": "x"}}
+    assert plan_job(parse_job(make_job(with_query, list_sink("s")))).nodes["r"].options.params == {"a": 1, "spare": "x"}
+    assert plan_job(parse_job(make_job(with_table, list_sink("s")))).nodes["r"].options.params == {"spare": "x"}
 
 
 def test_entity_names_and_key_columns_are_checked() -> None:

@@ -1,7 +1,8 @@
 """Options shared by the database components (job-config.md §4 "Databases").
 
 Validated without touching a database: entity names parse as identifiers and a read query's `:name`
-placeholders match its `params` (values with `${...}` references are checked again once resolved).
+placeholders all have a value in `params` (spare params are ignored; values with `${...}` references are checked
+again once resolved).
 """
 
 from __future__ import annotations
@@ -66,8 +67,6 @@ class DatabaseReadOptions(DatabaseOptions):
     def _source(self) -> DatabaseReadOptions:
         if self.query is None and self.entity_name is None:
             raise ValueError("give entity_name (a table to read) or query (a SELECT)")
-        if self.query is None and self.params:
-            raise ValueError("params are bound to :name placeholders in query, and there is no query")
         if self.query is not None and "${" not in self.query:
             check_read_query(self.query)
             _, names = translate(self.query, self.paramstyle)

@@ -7,6 +7,7 @@ with a message naming the setting.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -20,8 +21,14 @@ from etl_core.errors import SettingsError
 class Settings(BaseSettings):
     """All of etl-core's settings."""
 
+    # no `inf` or `nan` for any number: an endless grace period or backoff is a typo, never a wish
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True, env_ignore_empty=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
+        allow_inf_nan=False,
     )
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("ETL_DATA_DIR"))
@@ -112,7 +119,10 @@ class Settings(BaseSettings):
         try:
             seconds = float(text)
         except ValueError:
-            raise ValueError(f"must be a number of seconds or one of 0, off, false, no (got {value!r})") from None
+            seconds = math.nan
+        # nan would make the sync loop spin, inf would never sync: both are refused with the words
+        if not math.isfinite(seconds):
+            raise ValueError(f"must be a finite number of seconds or one of 0, off, false, no (got {value!r})")
         if seconds < 0:
             raise ValueError("must not be negative")
         return text

@@ -186,6 +186,33 @@ async def test_a_bad_password_value_is_not_echoed(client: QuartClient, headers: 
     assert PASSWORD not in text
 
 
+@pytest.mark.parametrize("value", [["TopSecret-123"], {"part": "TopSecret-123"}, [["TopSecret-123"]]])
+async def test_a_secure_parameter_value_of_the_wrong_shape_is_422_without_quoting_it(
+    client: QuartClient, headers: dict[str, str], value: Any
+) -> None:
+    # `greeting` does not sound secret: only the `value` in the path keeps it out of the answer
+    parameter = {"key": "greeting", "value": value, "type": "string", "is_secure": True}
+    body = context_body(parameters={"greeting": parameter})
+    response = await client.post("/contexts/context", json=body, headers=headers)
+    assert response.status_code == 422
+    detail = (await response.get_json())["detail"]
+    assert detail["code"] == "INVALID_BODY"
+    issues = detail["context"]["issues"]
+    assert {i["path"] for i in issues} == {
+        "context.parameters.greeting.value.str",
+        "context.parameters.greeting.value.int",
+        "context.parameters.greeting.value.float",
+        "context.parameters.greeting.value.bool",
+    }
+    assert {i["message"] for i in issues} == {
+        "Input should be a valid string",
+        "Input should be a valid integer",
+        "Input should be a valid number",
+        "Input should be a valid boolean",
+    }
+    assert "TopSecret" not in await response.get_data(as_text=True)
+
+
 async def test_unknown_id_is_404(client: QuartClient, headers: dict[str, str]) -> None:
     response = await client.get("/contexts/nope", headers=headers)
     assert response.status_code == 404

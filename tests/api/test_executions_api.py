@@ -263,6 +263,33 @@ async def test_live_detail_shows_running_metrics(client: QuartClient, headers: d
     await client.post(f"/execution/executions/{execution_id}/cancel", headers=headers)
 
 
+async def test_a_running_execution_shows_its_duration_and_throughput_so_far(
+    client: QuartClient, headers: dict[str, str]
+) -> None:
+    job_id = await create(client, headers, **SLOW)
+    execution_id = (await start(client, headers, job_id))["execution_id"]
+    for _ in range(200):
+        execution = (await (await client.get(f"/execution/executions/{execution_id}", headers=headers)).get_json())[
+            "execution"
+        ]
+        if execution["totals"].get("rows_read", 0) > 0:
+            break
+        await asyncio.sleep(0.01)
+    assert (execution["status"], execution["finished_at"]) == ("RUNNING", None)
+    assert execution["duration_s"] > 0
+    assert execution["totals"]["rows_per_second"] > 0
+    # the same execution a moment later: the clock has moved on, the figures with it
+    await asyncio.sleep(0.05)
+    again = (await (await client.get("/execution/executions", headers=headers)).get_json())["data"][0]
+    assert again["id"] == execution_id
+    assert again["duration_s"] > execution["duration_s"]
+    assert again["totals"]["rows_read"] >= execution["totals"]["rows_read"]
+    await client.post(f"/execution/executions/{execution_id}/cancel", headers=headers)
+    ended = await finished(client, headers, execution_id)
+    assert ended["execution"]["status"] == "CANCELLED"
+    assert ended["execution"]["duration_s"] >= again["duration_s"]
+
+
 async def test_logs_of_a_job_with_file_logging(client: QuartClient, headers: dict[str, str]) -> None:
     job_id = await create(client, headers, file_logging=True)
     started = await start(client, headers, job_id)

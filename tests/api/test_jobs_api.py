@@ -95,6 +95,43 @@ async def test_malformed_and_empty_bodies_are_400(client: QuartClient, headers: 
     assert response.status_code == 422
 
 
+def nested(depth: int) -> str:
+    """`depth` levels of objects: `{"a":{"a":...1...}}`."""
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+async def test_a_body_nested_deeper_than_100_levels_is_400_on_every_json_route(
+    client: QuartClient, headers: dict[str, str]
+) -> None:
+    json_headers = {**headers, "Content-Type": "application/json"}
+    expected = {
+        "code": "MALFORMED_JSON",
+        "message": "the request body nests objects and arrays deeper than 100 levels",
+        "context": {"max_depth": 100},
+    }
+    # 1100 levels is past what json.loads itself can decode; 101 decodes but is over the limit
+    for body in (nested(1100), nested(101)):
+        for path in ("/jobs/", "/jobs/validate", "/schedules/", "/contexts/context"):
+            response = await client.post(path, data=body, headers=json_headers)
+            assert (response.status_code, (await response.get_json())["detail"]) == (400, expected), path
+        # the token endpoint answers in RFC 6749's shape
+        response = await client.post("/auth/token", data=body, headers={"Content-Type": "application/json"})
+        assert (response.status_code, (await response.get_json())["error"]) == (400, "invalid_request")
+    assert await (await client.get("/jobs/", headers=headers)).get_json() == []
+
+
+async def test_a_job_nested_exactly_100_levels_deep_is_stored_and_read_back(
+    client: QuartClient, headers: dict[str, str]
+) -> None:
+    # the document is level 1 and `metadata` level 2: 98 more levels reach the limit
+    text = json.dumps(job_doc(metadata="@")).replace('"@"', nested(98))
+    response = await client.post("/jobs/", data=text, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    job_id = (await response.get_json())["id"]
+    got = await (await client.get(f"/jobs/{job_id}", headers=headers)).get_json()
+    assert got == {"id": job_id, **json.loads(text)}
+
+
 async def test_validate_checks_without_storing(client: QuartClient, headers: dict[str, str]) -> None:
     response = await client.post("/jobs/validate", json=job_doc(), headers=headers)
     assert response.status_code == 200

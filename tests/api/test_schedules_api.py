@@ -133,6 +133,10 @@ async def test_environment_defaults_to_the_setting_and_cron_follows_its_time_zon
         ({"minutes": -1}, "trigger_args.minutes"),
         ({"minutess": 5}, "trigger_args.minutess"),
         ({"seconds": 5, "timezone": "Mars/Olympus"}, "trigger_args.timezone"),
+        ({"seconds": 60, "jitter": 1e308}, "trigger_args.jitter"),
+        ({"seconds": 60, "jitter": 61}, "trigger_args.jitter"),
+        ({"seconds": 1e-7}, "trigger_args.seconds"),
+        ({"seconds": 0.5, "minutes": 0.005}, "trigger_args"),
     ],
 )
 async def test_invalid_trigger_arguments_are_422_naming_the_argument(

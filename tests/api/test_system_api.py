@@ -137,3 +137,35 @@ async def test_cors_answers_preflight_and_tags_responses_for_allowed_origins(tmp
         assert response.headers["Access-Control-Allow-Origin"] == "http://ui.example"
         response = await client.get("/jobs/", headers={**headers, "Origin": "http://evil.example"})
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_options_without_a_token_is_401_unless_it_is_a_cors_preflight(tmp_path: Path) -> None:
+    app = make_app(make_settings(tmp_path, cors_allow_origins="http://ui.example"))
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        for headers in ({}, {"Origin": "http://ui.example"}, {"Access-Control-Request-Method": "POST"}):
+            response = await client.options("/jobs/", headers=headers)
+            assert response.status_code == 401, headers
+            detail = (await response.get_json())["detail"]
+            assert (detail["code"], detail["message"]) == (
+                "UNAUTHORIZED",
+                "this route needs an Authorization: Bearer token",
+            )
+            assert response.headers["WWW-Authenticate"] == 'Bearer realm="etl-core"'
+        # a preflight from an origin not listed passes the bearer check but is granted nothing
+        preflight = await client.options(
+            "/jobs/", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "DELETE"}
+        )
+        assert preflight.status_code == 200
+        assert "Access-Control-Allow-Origin" not in preflight.headers
+        with_token = await client.options("/jobs/", headers={"Authorization": f"Bearer {await get_token(client)}"})
+        assert with_token.status_code == 200
+        assert set(with_token.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+async def test_without_cors_a_preflight_shaped_options_still_needs_a_token(client: QuartClient) -> None:
+    response = await client.options(
+        "/jobs/", headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert response.status_code == 401
+    assert (await response.get_json())["detail"]["code"] == "UNAUTHORIZED"

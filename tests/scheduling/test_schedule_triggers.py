@@ -92,6 +92,61 @@ def test_every_bad_argument_is_reported_at_once() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            {"seconds": 1e-7},
+            ("trigger_args.seconds", "an interval must be at least 1 second long in total, got 1e-07 seconds"),
+        ),
+        (
+            {"minutes": 0.01},
+            ("trigger_args.minutes", "an interval must be at least 1 second long in total, got 0.6 seconds"),
+        ),
+        (
+            {"seconds": 0.5, "minutes": 0.005},
+            ("trigger_args", "an interval must be at least 1 second long in total, got 0.8 seconds"),
+        ),
+    ],
+)
+def test_an_interval_shorter_than_a_second_in_total_is_refused(args: dict[str, Any], expected: tuple[str, str]) -> None:
+    assert issues("interval", args) == [expected]
+
+
+def test_an_interval_of_exactly_a_second_builds_and_keeps_its_length() -> None:
+    assert build_trigger("interval", {"seconds": 1}).interval == timedelta(seconds=1)
+    assert build_trigger("interval", {"minutes": 1 / 60}).interval_length == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("trigger_type", "args", "message"),
+    [
+        ("interval", {"minutes": 5, "jitter": 1e308}, "must be at most the interval's length, 300 seconds, got 1e+308"),
+        ("interval", {"seconds": 30, "jitter": 31}, "must be at most the interval's length, 30 seconds, got 31"),
+        ("interval", {"weeks": 2, "jitter": 86401}, "must be at most a day, 86400 seconds, got 86401"),
+        ("cron", {"hour": 3, "jitter": 1e308}, "must be at most a day, 86400 seconds, got 1e+308"),
+    ],
+)
+def test_a_jitter_longer_than_the_interval_or_a_day_is_refused(
+    trigger_type: str, args: dict[str, Any], message: str
+) -> None:
+    assert issues(trigger_type, args, anchor=NOW.timestamp(), now=NOW) == [("trigger_args.jitter", message)]
+
+
+def test_a_jitter_within_its_bound_delays_the_first_fire_by_at_most_that() -> None:
+    trigger = build_trigger("interval", {"seconds": 30, "jitter": 30}, anchor=NOW.timestamp(), now=NOW)
+    assert trigger.jitter == 30
+    first = trigger.get_next_fire_time(None, NOW)
+    assert NOW + timedelta(seconds=30) <= first <= NOW + timedelta(seconds=60)
+    assert build_trigger("cron", {"hour": 3, "jitter": 86400}).jitter == 86400
+
+
+def test_a_first_fire_time_beyond_year_9999_is_an_issue_not_a_crash() -> None:
+    # about 9600 years after 2030
+    args = {"weeks": 500_000, "start_date": "2030-01-01T00:00:00Z"}
+    assert issues("interval", args, now=NOW) == [("trigger_args", "year 11612 is out of range")]
+
+
 def test_end_before_start_is_refused() -> None:
     args = {"seconds": 5, "start_date": "2030-01-02T00:00:00", "end_date": "2030-01-01T00:00:00"}
     assert issues("interval", args) == [("trigger_args.end_date", "must not be before start_date")]

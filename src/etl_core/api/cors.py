@@ -8,8 +8,23 @@ _METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 _HEADERS = "Authorization, Content-Type"
 
 
+def cors_origins(setting: str) -> set[str]:
+    """The origins `CORS_ALLOW_ORIGINS` lists; empty when CORS is off."""
+    return {o.strip().rstrip("/") for o in setting.split(",") if o.strip()}
+
+
+def is_preflight(setting: str) -> bool:
+    """Whether the request is a CORS preflight: CORS is on, and it is an OPTIONS naming its origin and method."""
+    return (
+        request.method == "OPTIONS"
+        and bool(cors_origins(setting))
+        and "Origin" in request.headers
+        and "Access-Control-Request-Method" in request.headers
+    )
+
+
 def install_cors(app: Quart, setting: str) -> None:
-    origins = {o.strip().rstrip("/") for o in setting.split(",") if o.strip()}
+    origins = cors_origins(setting)
     if not origins:
         return
     any_origin = "*" in origins

@@ -11,6 +11,7 @@ The token endpoint alone answers in RFC 6749's shape (see `routes/auth.py`).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -55,8 +56,13 @@ def error_response(
     return response
 
 
+# a `value` anywhere in the path: a parameter's value, or a part of one of the wrong shape (`value[0]`,
+# `value.str` of a union) -- a secure parameter's value is never quoted, whatever its shape
+_VALUE_SEGMENT = re.compile(r"(?:^|\.)value(?:$|[.\[])")
+
+
 def _may_hold_a_secret(path: str) -> bool:
-    return bool(SECRET_KEYS.search(path)) or path.endswith(".value")
+    return bool(SECRET_KEYS.search(path) or _VALUE_SEGMENT.search(path))
 
 
 def validation_error(exc: ValidationError, *, where: str = "body", status: int = 422) -> ApiError:
@@ -170,15 +176,43 @@ async def parse_body(model: type[BaseModel], *, optional: bool = False) -> Any:
         raise validation_error(exc) from None
 
 
+MAX_JSON_DEPTH = 100
+"""How deeply a request body may nest objects and arrays. Far beyond any job config, and far below the depth at
+which decoding, validating or storing it would exhaust Python's recursion limit (a 500)."""
+
+
 def decode_json_body(raw: str) -> Any:
+    """The body decoded; 400 `MALFORMED_JSON` when it is not JSON or nests deeper than `MAX_JSON_DEPTH`."""
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ApiError(
             400,
             "MALFORMED_JSON",
             f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
         ) from None
+    except RecursionError:  # deeper than the decoder itself can go
+        raise _too_deep() from None
+    if _nests_deeper_than(data, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return data
+
+
+def _too_deep() -> ApiError:
+    message = f"the request body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"
+    return ApiError(400, "MALFORMED_JSON", message, {"max_depth": MAX_JSON_DEPTH})
+
+
+def _nests_deeper_than(data: Any, limit: int) -> bool:
+    """Whether `data` has more than `limit` levels of objects and arrays (walked without recursion)."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def parse_query(model: type[BaseModel]) -> Any:

@@ -127,8 +127,10 @@ class ExecutionOut(BaseModel):
     trigger: str
     started_at: str
     finished_at: str | None
-    duration_s: float | None
-    totals: dict[str, Any]
+    duration_s: float | None = Field(description="seconds from start to end; while it runs, the time elapsed so far")
+    totals: dict[str, Any] = Field(
+        description="rows_read, rows_written, record_errors and rows_per_second; live while it runs"
+    )
 
 
 class AttemptOut(BaseModel):

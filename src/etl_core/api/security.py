@@ -3,6 +3,9 @@
 A route declares the scope it needs with `@requires(JOBS_WRITE)`; a route without a declaration needs only a
 valid token. Missing or bad token: 401 with `WWW-Authenticate: Bearer ...` (RFC 6750); a valid token without the
 scope: 403 `insufficient_scope`.
+
+A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`, CORS configured) passes without a
+token, as browsers send it without credentials; any other `OPTIONS` needs one like every other method.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, TypeVar
 from quart import Quart, Response, g, request
 from quart_schema.openapi import QUART_SCHEMA_SECURITY_ATTRIBUTE
 
+from etl_core.api.cors import is_preflight
 from etl_core.api.errors import error_response
 from etl_core.api.state import state
 from etl_core.auth.scopes import allows
@@ -47,7 +51,8 @@ def install_auth(app: Quart) -> None:
     @app.before_request
     async def _check_bearer() -> Response | None:
         endpoint = request.endpoint
-        if endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+        # a browser sends a preflight without credentials; any other OPTIONS needs a token like every method
+        if endpoint in PUBLIC_ENDPOINTS or is_preflight(state().settings.cors_allow_origins):
             return None
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+from etl_core.observability.metrics import PENDING, RUNNING
 from etl_core.store.models import (
     AttemptRecord,
     ContextRecord,
@@ -41,11 +43,19 @@ def job_summary(job: JobRecord) -> dict[str, Any]:
     }
 
 
-def execution_view(e: ExecutionRecord) -> dict[str, Any]:
+def execution_view(e: ExecutionRecord, *, now: float | None = None) -> dict[str, Any]:
+    """An execution; `duration_s` is live while it runs: the time elapsed until `now` (default: the clock).
+
+    Its `totals` (rows, errors, `rows_per_second`) are as live as the record given: the execution service merges
+    the running executor's figures into the records of the executions this process runs.
+    """
+    end = e.finished_at
+    if end is None and e.status in (PENDING, RUNNING):
+        end = time.time() if now is None else now
     duration = None
-    if e.finished_at is not None:
+    if end is not None:
         # from microsecond timestamps, as stored, so a live answer and a stored one agree
-        duration = round(max(round(e.finished_at, 6) - round(e.started_at, 6), 0.0), 6)
+        duration = round(max(round(end, 6) - round(e.started_at, 6), 0.0), 6)
     return {
         "id": e.id,
         "job_id": e.job_id,

@@ -227,8 +227,13 @@ class SchedulerService:
             scheduler.resume_job(record.id)
             return "resumed"
         change = "added" if entry is None else "changed"
+        now = datetime.now(UTC)
         try:
             trigger = build_trigger(record.trigger_type, record.trigger_args, anchor=record.created_at)
+            try:
+                first: datetime | None = trigger.get_next_fire_time(None, now)
+            except (ValueError, OverflowError) as exc:  # a date written by hand near year 9999
+                raise InvalidSchedule([ConfigIssue("trigger_args", str(exc))]) from None
         except InvalidSchedule as exc:
             self._remove_job(record.id)
             if entry is None or entry.key != key or entry.error is None:
@@ -236,8 +241,6 @@ class SchedulerService:
             self._entries[record.id] = _Entry(record, key, str(exc))
             return "invalid"
         self._entries[record.id] = _Entry(record, key)
-        now = datetime.now(UTC)
-        first: datetime | None = trigger.get_next_fire_time(None, now)
         if first is None or (first < now and not await self._one_off_still_due(record, first, now)):
             self._remove_job(record.id)
             return change

@@ -17,6 +17,9 @@ Contract:
 - An interval without `start_date` counts from `anchor` (the schedule's creation time), so its cadence is the
   same in every process and after a restart, instead of restarting whenever a trigger is rebuilt.
 - With `now`, a trigger that would never fire again (a past `run_date`, an `end_date` already gone) is refused.
+- An interval is at least `MIN_INTERVAL_SECONDS` long in total (APScheduler silently turns one below a microsecond,
+  such as `{"seconds": 1e-7}`, into one second); `jitter` is at most `MAX_JITTER_SECONDS`, and for an interval at
+  most its length, so the random delay never exceeds one period.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "cron": (*CRON_FIELDS, "start_date", "end_date", "timezone", "jitter"),
     "date": ("run_date", "timezone"),
 }
+_UNIT_SECONDS = {"weeks": 604_800.0, "days": 86_400.0, "hours": 3_600.0, "minutes": 60.0, "seconds": 1.0}
+MIN_INTERVAL_SECONDS = 1.0
+MAX_JITTER_SECONDS = 86_400.0
 _DATES = ("start_date", "end_date", "run_date")
 _DATE_HELP = "an ISO 8601 date-time such as 2030-01-31T03:00:00 (optionally ending in Z or +01:00)"
 
@@ -115,17 +121,22 @@ class _Checker:
         if start is not None and end is not None and end < start:
             self.fail("end_date", "must not be before start_date")
 
-    def jitter(self) -> None:
+    def jitter(self, limit: float = MAX_JITTER_SECONDS) -> None:
+        """`jitter` in (0, limit] seconds: the interval's length (when shorter than a day) or a day."""
         value = self.args.get("jitter")
         if value is None or "jitter" not in ARGUMENTS[self.type]:
             return
         if not _is_number(value) or value <= 0:
             self.fail("jitter", f"must be a number of seconds above 0, got {value!r}")
+        elif value > limit:
+            bound = "a day" if limit == MAX_JITTER_SECONDS else "the interval's length"
+            self.fail("jitter", f"must be at most {bound}, {limit:g} seconds, got {value!r}")
         else:
             self.kwargs["jitter"] = value
 
-    def interval(self) -> None:
-        total, bad = 0.0, False
+    def interval(self) -> float | None:
+        """The interval's length in seconds, or None when an argument is bad or the whole is too short."""
+        total, bad, given = 0.0, False, []
         for unit in INTERVAL_UNITS:
             value = self.args.get(unit)
             if value is None:
@@ -135,9 +146,20 @@ class _Checker:
                 bad = True
                 continue
             self.kwargs[unit] = value
-            total += value
-        if not bad and not self.misspelt and total <= 0:
+            total += value * _UNIT_SECONDS[unit]
+            if value > 0:
+                given.append(unit)
+        if bad or self.misspelt:
+            return None
+        if total <= 0:
             self.fail(None, f"an interval trigger needs one of {', '.join(INTERVAL_UNITS)} above 0")
+            return None
+        if total < MIN_INTERVAL_SECONDS:
+            # the one unit that was given, else the set: the whole is what is too short
+            where = given[0] if len(given) == 1 else None
+            self.fail(where, f"an interval must be at least 1 second long in total, got {total:g} seconds")
+            return None
+        return total
 
     def cron(self, zone: tzinfo) -> None:
         given = [f for f in CRON_FIELDS if self.args.get(f) is not None]
@@ -178,11 +200,12 @@ def build_trigger(
     check.unknown()
     zone = check.timezone()
     check.dates(zone)
-    check.jitter()
     if trigger_type == "interval":
-        check.interval()
+        length = check.interval()
+        check.jitter(MAX_JITTER_SECONDS if length is None else min(length, MAX_JITTER_SECONDS))
     elif trigger_type == "cron":
         check.cron(zone)
+        check.jitter()
     else:
         check.run_date()
     if check.issues:
@@ -192,16 +215,18 @@ def build_trigger(
     try:
         if trigger_type == "interval":
             if "start_date" not in kwargs and anchor is not None:
-                length = timedelta(**{u: kwargs.get(u, 0) for u in INTERVAL_UNITS})
-                kwargs["start_date"] = datetime.fromtimestamp(anchor, UTC) + length
+                period = timedelta(**{u: kwargs.get(u, 0) for u in INTERVAL_UNITS})
+                kwargs["start_date"] = datetime.fromtimestamp(anchor, UTC) + period
             trigger: BaseTrigger = IntervalTrigger(**kwargs)
         elif trigger_type == "cron":
             trigger = CronTrigger(**kwargs)
         else:
             trigger = DateTrigger(**kwargs)
+        # a date near year 9999 can put the first fire time out of datetime's range
+        first = None if now is None else first_fire_time(trigger, now)
     except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidSchedule([ConfigIssue("trigger_args", str(exc))]) from None
-    if now is not None and first_fire_time(trigger, now) is None:
+    if now is not None and first is None:
         name = "run_date" if trigger_type == "date" else "end_date"
         raise InvalidSchedule([ConfigIssue(f"trigger_args.{name}", "is in the past: the schedule would never fire")])
     return trigger

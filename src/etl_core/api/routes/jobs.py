@@ -15,11 +15,10 @@ from etl_core.api.security import requires
 from etl_core.api.state import state
 from etl_core.api.views import job_document, job_summary
 from etl_core.auth.scopes import JOBS_READ, JOBS_WRITE
-from etl_core.config.loader import parse_job
 from etl_core.config.models import JobConfig
 from etl_core.errors import NotFoundError
 from etl_core.graph.plan import Plan
-from etl_core.graph.planner import plan_job
+from etl_core.graph.planner import plan_document
 from etl_core.runtime.local import plan_options
 from etl_core.store.models import JobRecord
 
@@ -31,9 +30,8 @@ async def _validated() -> tuple[str, JobConfig, Plan]:
     text = await request_text()
     if not text.strip():
         raise ApiError(400, "MALFORMED_REQUEST", "the request needs a job config as its JSON body")
-    data = decode_json_body(text)
-    config = parse_job(data)
-    return text, config, plan_job(config, plan_options(state().settings))
+    plan = plan_document(decode_json_body(text), plan_options(state().settings))
+    return text, plan.job, plan
 
 
 def _record(job_id: str, text: str, config: JobConfig, created: float, updated: float) -> JobRecord:

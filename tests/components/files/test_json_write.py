@@ -103,13 +103,6 @@ async def test_write_json_appends_lines_in_append_mode(data_dir: Path, name: str
     assert [json.loads(line) for line in text.splitlines()] == ROWS
 
 
-async def test_write_json_refuses_append_to_a_json_array_naming_the_option(data_dir: Path) -> None:
-    with pytest.raises(ConfigError) as info:
-        await write(data_dir, "people.json", ROWS, mode="append")
-    assert info.value.issues[0].path == "components[1].mode"
-    assert "append" in info.value.issues[0].message
-
-
 async def test_write_json_refuses_an_unknown_suffix_at_validation(data_dir: Path) -> None:
     with pytest.raises(ConfigError) as info:
         await write(data_dir, "people.csv", ROWS)

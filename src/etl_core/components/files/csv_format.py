@@ -1,6 +1,7 @@
 """CSV reading and writing as plain synchronous objects, run by the components in a worker thread.
 
-Reading goes by chunks of bytes (128 KiB in bulk, several per worker-thread hop; 64 KiB in row mode): a chunk
+Reading goes by chunks of bytes (128 KiB in bulk, several per worker-thread hop; in row mode what one read of
+the file returns, up to 64 KiB, so a pipe's rows are not held back waiting for more): a chunk
 is decoded incrementally and cut at the last line break that lies outside quotes, so a quoted field with
 embedded newlines is never split. The cut is guessed and verified by the parse itself (the text up to the cut
 plus a sentinel line must end with the sentinel as a row of its own). The guess is the last line break until a
@@ -15,7 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
@@ -93,6 +94,9 @@ class CsvBatchReader:
         self.columnar = columnar
         self.batch_bytes = batch_bytes
         self._fh: IO[bytes] = stream if stream is not None else open(path, "rb")  # noqa: SIM115 - close()
+        # row mode takes what one read of the file gives (a pipe, a file still being written): a row that has
+        # arrived is not held back until a whole chunk has (engine.md §2); a stream without `read1` reads fully
+        self._read: Callable[[int], bytes] = getattr(self._fh, "read1", self._fh.read) if eager else self._fh.read
         self._decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="strict")
         self._carry = ""
         self._line = 0
@@ -140,7 +144,7 @@ class CsvBatchReader:
         return batch
 
     def _read_chunk(self) -> None:
-        raw = self._fh.read(self.chunk_size)
+        raw = self._read(self.chunk_size)
         final = not raw
         try:
             text = self._decoder.decode(raw, final)
@@ -293,6 +297,18 @@ class CsvBatchReader:
         self._layout = _Layout(names, self.schema, str(self.path))
 
 
+def csv_text(row: Sequence[str], dialect: CsvDialect) -> str:
+    """A parsed row as CSV text again, in the file's dialect and without a line terminator: what a record error
+    carries as `record` for a row that could not become a record, so that it reads back as the same fields
+    (`1,"a,b"` stays `1,"a,b"`, not `1,a,b`). Fields are quoted where needed (QUOTE_MINIMAL); the writer's line
+    terminator is CRLF only so that a field holding a line break of either kind is quoted too."""
+    buf = io.StringIO()
+    csv.writer(
+        buf, delimiter=dialect.separator, quotechar=dialect.quotechar, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
+    ).writerow(row)
+    return buf.getvalue()[:-2]
+
+
 class _Layout:
     """How header columns become record fields: names, types, nesting. Compiled once per file."""
 
@@ -340,7 +356,7 @@ class _Layout:
             keep = [k for k, r in enumerate(rows) if len(r) == width]
             for k, r in enumerate(rows):
                 if len(r) != width:
-                    out.errors.append((dialect.separator.join(r), f"expected {width} fields, got {len(r)}", lines[k]))
+                    out.errors.append((csv_text(r, dialect), f"expected {width} fields, got {len(r)}", lines[k]))
             rows = [rows[k] for k in keep]
             lines = [lines[k] for k in keep]
             columns = list(zip(*rows, strict=True))

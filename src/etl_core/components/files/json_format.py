@@ -3,8 +3,9 @@
 - `.json`: one top-level array of records, parsed incrementally with ijson (the array is never held whole);
   a file that starts with `{` is one record, or several concatenated objects. Broken JSON fails the file.
 - `.jsonl` / `.ndjson`: one record per line, read in big chunks and parsed with orjson line by line; a
-  malformed line is a record error with its line number, unless no line of the first chunk parses at all (then
-  the file is not JSON lines and the component fails).
+  malformed line is a record error with its line number. With `check_format` (what `read_json` asks for when
+  its `error` port is not wired), a file of which no line of the first batch parses is not JSON lines and the
+  component fails once, instead of on its first line; with the error port wired every bad line goes there.
 - `.gz` after either suffix: gzip. Readers also recognise gzip by its magic number, whatever the name.
 """
 
@@ -23,9 +24,10 @@ import ijson
 import orjson
 
 from etl_core.components.base import DEFAULT_BATCH_BYTES
+from etl_core.components.files.appending import copy_json_array
 from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
 from etl_core.components.files.parts import PartFormat, WriteOutcome
-from etl_core.components.files.shaping import Nester, RecordShaper
+from etl_core.components.files.shaping import Nester, RecordShaper, projector_for
 from etl_core.components.files.streaming import InputFile
 from etl_core.components.support.values import ConversionError
 from etl_core.config.schema import Schema
@@ -105,13 +107,17 @@ class JsonLinesReader:
     ) -> None:
         """`stream` (read instead of opening `path`) and `first_line` let a reader take one byte range of a larger
         file with the file's own line numbers; `check_format=False` skips the "is this JSON lines at all" test,
-        which is about a file's start, not about a range in its middle."""
+        which is about a file's start, not about a range in its middle, and is pointless when bad lines have an
+        error port to go to (every one of them is then a record error)."""
         self.path = path
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
         self.chunk_size = chunk_size
         self.eager = eager
-        self._in = stream if stream is not None else InputFile(path)
+        self._in = stream if stream is not None else InputFile(path, eager=eager)
+        # row mode takes what one read gives (a pipe, a growing file): a line that has arrived is not held back
+        # until a whole chunk has; a byte-range stream has no `read1`, and is never read in row mode
+        self._read = getattr(self._in, "read1", self._in.read) if eager else self._in.read
         self._numbered = _Numbered(schema)
         self._carry: list[bytes] = []
         self._lines: list[bytes] = []
@@ -152,7 +158,7 @@ class JsonLinesReader:
         return batch
 
     def _read_chunk(self) -> None:
-        raw = self._in.read(self.chunk_size)
+        raw = self._read(self.chunk_size)
         if not self._started:
             self._started = True
             if raw.startswith(_BOM):
@@ -207,9 +213,10 @@ def _orjson_reason(exc: orjson.JSONDecodeError) -> str:
 class _Feed:
     """The byte stream ijson reads: the already-read head first, then the file; counts reads for row mode."""
 
-    def __init__(self, source: InputFile, head: bytes) -> None:
+    def __init__(self, source: InputFile, head: bytes, *, eager: bool = False) -> None:
         self._source = source
         self._head = head
+        self._read = source.read1 if eager else source.read
         self.reads = 0
 
     def read(self, size: int) -> bytes:
@@ -219,7 +226,7 @@ class _Feed:
         if self._head:
             data, self._head = self._head, b""
             return data
-        return self._source.read(size)
+        return self._read(size)
 
 
 class JsonArrayReader:
@@ -239,7 +246,7 @@ class JsonArrayReader:
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
         self.eager = eager
-        self._in = InputFile(path)
+        self._in = InputFile(path, eager=eager)
         self._numbered = _Numbered(schema)
         self._count = 0
         self._offset = 0
@@ -253,8 +260,9 @@ class JsonArrayReader:
 
     def _start(self) -> None:
         head = b""
+        read = self._in.read1 if self.eager else self._in.read
         while True:
-            raw = self._in.read(self._chunk_size)
+            raw = read(self._chunk_size)
             if not head and raw.startswith(_BOM):
                 raw = raw[3:]
             head += raw
@@ -266,7 +274,7 @@ class JsonArrayReader:
             self._eof = True  # an empty file holds no records
             return
         first = body[:1]
-        self._feed = _Feed(self._in, body)
+        self._feed = _Feed(self._in, body, eager=self.eager)
         if first == b"[":
             self._items = ijson.items(self._feed, "item", use_float=True, buf_size=self._chunk_size)
         elif first == b"{":
@@ -348,10 +356,28 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 class JsonWriter:
-    """Writes records as a JSON array (`.json`) or JSON lines, optionally gzipped. See parts.FormatWriter."""
+    """Writes records as a JSON array (`.json`) or JSON lines, optionally gzipped. See parts.FormatWriter.
 
-    def __init__(self, path: Path, layout: str, *, gz: bool = False, append: bool = False) -> None:
+    With a `schema` (the in port's), a record is written with exactly the declared fields, in schema order
+    (shaping.Projector), and that projected record is what `write` reports as written; without one, records
+    are written as they arrive.
+
+    `append` opens `path` to add to it (JSON lines grow in place). An array cannot: appending to one writes a
+    new file `path` (the staged output) given the array to continue as `existing`, whose records it starts
+    with (appending.py), so that the result is one array holding the old records and then the new ones."""
+
+    def __init__(
+        self,
+        path: Path,
+        layout: str,
+        *,
+        gz: bool = False,
+        append: bool = False,
+        schema: Schema | None = None,
+        existing: Path | None = None,
+    ) -> None:
         self.layout = layout
+        self._projector = projector_for(schema)
         self._raw = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed by close()/abort()
         self._out: io.BufferedIOBase = self._raw
         if gz:
@@ -361,12 +387,36 @@ class JsonWriter:
         self._written = 0
         if append and not gz and layout == "lines" and _lacks_final_newline(path):
             self._raw.write(b"\n")  # a file written by hand may end without one: keep its last line whole
+        if existing is not None and layout == "array" and existing.exists():
+            try:
+                copy_json_array(existing, self._copied_elements, self._copied_value)
+            except BaseException:
+                self.abort()
+                raise
+
+    def _copied_elements(self, text: bytes) -> None:
+        """Raw elements of the array being continued (appending.copy_json_array), exactly as they were."""
+        if not self._written:
+            self._out.write(b"[\n")
+            self._written = 1
+        self._out.write(text)
+
+    def _copied_value(self, value: Any) -> None:
+        """One top-level value of the file being continued, re-written as an element of the array."""
+        try:
+            data = orjson.dumps(value, default=_default, option=_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            data = json.dumps(value, default=_std_default, ensure_ascii=False).encode("utf-8")
+        self._out.write((b",\n" if self._written else b"[\n") + data)
+        self._written += 1
 
     def write(self, batch: list[Record]) -> WriteOutcome:
         start = self._count
         self._count += len(batch)
         if not batch:
             return WriteOutcome(batch)
+        if self._projector is not None:
+            batch = self._projector.project_all(batch)
         records = self._nester.nest(batch)
         dumps = orjson.dumps
         try:
@@ -428,10 +478,10 @@ def _lacks_final_newline(path: Path) -> bool:
         return fh.read(1) != b"\n"
 
 
-def json_part_format() -> PartFormat:
-    """Part files of a JSON directory output are JSON lines."""
+def json_part_format(schema: Schema | None = None) -> PartFormat:
+    """Part files of a JSON directory output are JSON lines (projected to `schema` when there is one)."""
 
     def open_part(path: Path, *, append: bool = False) -> JsonWriter:
-        return JsonWriter(path, "lines", append=append)
+        return JsonWriter(path, "lines", append=append, schema=schema)
 
     return PartFormat("jsonl", open_part)

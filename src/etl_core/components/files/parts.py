@@ -157,11 +157,11 @@ def part_format_for(comp_type: str, options: Any, schema: Schema | None) -> Part
     if comp_type == "write_json":
         from etl_core.components.files.json_format import json_part_format
 
-        return json_part_format()
+        return json_part_format(schema)
     if comp_type == "write_xml":
         from etl_core.components.files.xml_format import xml_part_format
 
-        return xml_part_format(options.root_tag, options.record_tag)
+        return xml_part_format(options.root_tag, options.record_tag, schema)
     if comp_type == "write_excel":
         from etl_core.components.files.excel_format import excel_part_format
 

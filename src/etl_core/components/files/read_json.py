@@ -50,12 +50,24 @@ async def read_json(ctx: ComponentContext[ReadJsonOptions]) -> None:
     path = ctx.path(ctx.options.filepath)
     schema = ctx.out_schema("out")
     chunk = ROW_CHUNK if ctx.row_mode else BULK_CHUNK
+    # with an error port wired, every malformed line is a record error, even when no line of the file's start
+    # parses (spec §4: the rest still flows); without one, such a file fails once, as "not JSON lines"
+    errors = ctx.outputs.get("error")
+    check_format = errors is None or not errors.connected
+    size, eager, budget = ctx.batch_size, ctx.row_mode, ctx.batch_bytes
 
     def open_one(file: Path) -> BatchReader:
         layout = json_layout(file.name)
-        reader = JsonLinesReader if layout is not None and layout[0] == "lines" else JsonArrayReader
-        return reader(
-            file, schema, batch_size=ctx.batch_size, chunk_size=chunk, eager=ctx.row_mode, batch_bytes=ctx.batch_bytes
-        )
+        if layout is not None and layout[0] == "lines":
+            return JsonLinesReader(
+                file,
+                schema,
+                batch_size=size,
+                chunk_size=chunk,
+                eager=eager,
+                batch_bytes=budget,
+                check_format=check_format,
+            )
+        return JsonArrayReader(file, schema, batch_size=size, chunk_size=chunk, eager=eager, batch_bytes=budget)
 
     await run_reader(ctx, path, directory_reader(path, READ_SUFFIXES, open_one))

@@ -236,3 +236,97 @@ class Nester:
             elif out is not None:
                 out.append(record)
         return batch if out is None else out
+
+
+class Projector:
+    """Cuts records down to a port schema's declared fields, in schema order, for a nested-format writer
+    (spec §3: records carry no key their port's schema does not declare). Thread-safe once built.
+
+    A declared field that is missing is written as null, like a missing column in a flat writer; an `object`
+    with `children` keeps only those sub-fields (also inside the items of an array whose `item` declares
+    them); an object without `children` is free-form and kept whole. Values are not converted: types are
+    enforced where values are produced, not re-checked by a writer. A field named by a path (`address.city`)
+    takes that nested value, and a record that arrives flat (`address.city` keys) for a schema that declares
+    the object `address` is read through its dotted keys; the result's keys are the schema's field names.
+    """
+
+    def __init__(self, schema: Schema) -> None:
+        self._fields = [
+            (f.name, split_path(f.name) if "." in f.name or "[" in f.name else None, _projection(f))
+            for f in schema.fields
+        ]
+        self._names = tuple(f.name for f in schema.fields)
+        # a record whose keys are the schema's, in order, with no sub-fields to cut, is kept as it is
+        self._flat = all(proj is None for _, _, proj in self._fields)
+
+    def project(self, record: Record) -> Record:
+        if self._flat and tuple(record) == self._names:
+            return record
+        out: Record = {}
+        nested: Record | None = None
+        for name, path, proj in self._fields:
+            if name in record:
+                value = record[name]
+            else:
+                if nested is None:
+                    # a flat record (`address.city` keys) read as the nested one it stands for
+                    dotted = any(type(k) is str and ("." in k or "[" in k) for k in record)
+                    nested = unflatten(record) if dotted else record
+                value = get_path(nested, path) if path is not None else nested.get(name)
+            if proj is not None and value is not None:
+                value = proj(value)
+            out[name] = value
+        return out
+
+    def project_all(self, batch: list[Record]) -> list[Record]:
+        """The batch with every record projected; the batch itself when no record changed."""
+        project = self.project
+        out: list[Record] | None = None
+        for i, record in enumerate(batch):
+            shaped = project(record)
+            if out is not None:
+                out.append(shaped)
+            elif shaped is not record:
+                out = batch[:i]
+                out.append(shaped)
+        return batch if out is None else out
+
+
+def projector_for(schema: Schema | None) -> Projector | None:
+    """The projector of a writer's in port schema, or None when records are written as they arrive: no schema,
+    or one that declares no field (`{"fields": []}`, what a job gives a writer fed by a source that infers its
+    fields from the file: cutting every record down to `{}` would never be what it means)."""
+    return Projector(schema) if schema is not None and schema.fields else None
+
+
+def _projection(f: FieldDef) -> Converter | None:
+    """What cuts one declared value down to its declared sub-fields, or None when nothing is declared below it."""
+    if f.data_type == "object" and f.children:
+        inner = [(c.name, _projection(c)) for c in f.children]
+        names = tuple(c.name for c in f.children)
+        plain = all(p is None for _, p in inner)
+
+        def cut(value: Any) -> Any:
+            if type(value) is not dict:
+                return value  # not an object: written as it is (types are enforced upstream)
+            if plain and tuple(value) == names:
+                return value
+            out: Record = {}
+            for name, proj in inner:
+                v = value.get(name)
+                out[name] = v if proj is None or v is None else proj(v)
+            return out
+
+        return cut
+    if f.data_type == "array" and f.item is not None:
+        item = _projection(f.item)
+        if item is None:
+            return None
+
+        def each(value: Any) -> Any:
+            if type(value) is not list:
+                return value
+            return [v if v is None else item(v) for v in value]
+
+        return each
+    return None

@@ -43,30 +43,76 @@ class BatchReader(Protocol):
 
 class InputFile:
     """A file opened for reading as bytes, gunzipped when it starts with the gzip magic number (whatever its
-    name says). `offset` is the position in the file itself, for `bytes_read`."""
+    name says). `offset` is the position in the file itself (compressed bytes for gzip), for `bytes_read`;
+    it is counted, not asked of the file, so a pipe (which has no position) reads too.
 
-    def __init__(self, path: Path) -> None:
+    `read` returns `size` bytes unless the input ends first. `read1` is row mode's read: one read of the
+    underlying file returning what it has (at least a byte, or nothing at the end), so on a pipe or a file
+    that is still being written a record that has arrived is not held back until a whole chunk has. With
+    gzip, the compressed bytes are then also read that way (`_CompressedFeed`)."""
+
+    def __init__(self, path: Path, *, eager: bool = False) -> None:
         self.path = path
         self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
         self.gzipped = self._raw.peek(2)[:2] == GZIP_MAGIC
-        self._stream: io.BufferedIOBase = gzip.GzipFile(fileobj=self._raw, mode="rb") if self.gzipped else self._raw
+        self._feed: _CompressedFeed | None = None
+        self._read_plain = 0
+        self._stream: io.BufferedIOBase = self._raw
+        if self.gzipped:
+            self._feed = _CompressedFeed(self._raw, eager=eager)
+            self._stream = gzip.GzipFile(fileobj=self._feed, mode="rb")
 
     @property
     def offset(self) -> int:
-        return self._raw.tell()
+        return self._feed.count if self._feed is not None else self._read_plain
 
     def read(self, size: int) -> bytes:
         try:
-            return self._stream.read(size)
+            data = self._stream.read(size)
         except GZIP_ERRORS as exc:
-            raise ComponentError(
-                f"file {str(self.path)!r} is not a valid gzip file: {exc or type(exc).__name__}", stage="read"
-            ) from None
+            raise self._bad_gzip(exc) from None
+        if self._feed is None:
+            self._read_plain += len(data)
+        return data
+
+    def read1(self, size: int) -> bytes:
+        try:
+            data = self._stream.read1(size)
+        except GZIP_ERRORS as exc:
+            raise self._bad_gzip(exc) from None
+        if self._feed is None:
+            self._read_plain += len(data)
+        return data
+
+    def _bad_gzip(self, exc: BaseException) -> ComponentError:
+        return ComponentError(
+            f"file {str(self.path)!r} is not a valid gzip file: {exc or type(exc).__name__}", stage="read"
+        )
 
     def close(self) -> None:
         if self._stream is not self._raw:
             self._stream.close()
         self._raw.close()
+
+
+class _CompressedFeed:
+    """What GzipFile reads compressed bytes from: counts them, and in row mode (`eager`) takes what one read of
+    the file gives instead of waiting until GzipFile's whole buffer has arrived (it asks for 128 KiB)."""
+
+    def __init__(self, raw: io.BufferedReader, *, eager: bool) -> None:
+        self._raw = raw
+        self._eager = eager
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read1(size) if self._eager else self._raw.read(size)
+        self.count += len(data)
+        return data
+
+    def seek(self, offset: int, /) -> int:
+        """GzipFile seeks only to rewind (never done here); kept exact all the same."""
+        self.count = self._raw.seek(offset)
+        return self.count
 
 
 class DirectoryReader:
@@ -146,12 +192,23 @@ WriterFactory = Callable[[Path, bool], FormatWriter]
 
 
 async def run_writer(
-    ctx: ComponentContext[Any], filepath: str, open_writer: WriterFactory, *, parts: PartFormat, append: bool
+    ctx: ComponentContext[Any],
+    filepath: str,
+    open_writer: WriterFactory,
+    *,
+    parts: PartFormat,
+    append: bool,
+    append_in_place: bool = True,
 ) -> None:
     """Write every batch of `in` through a format writer into a staged output, forwarding the written records
     to the optional `out` port. A directory target gets one part file written by `parts` (this engine runs
     one partition): `part-00000` replacing the directory's parts in overwrite mode, the next free index in
-    append mode."""
+    append mode.
+
+    Appending to a single file opens it for appending (`open_writer(target, True)`; a failure truncates it
+    back), unless the format cannot grow in place (`append_in_place=False`: a JSON array, an XML document):
+    then the output is staged like an overwrite and `open_writer(staged, True)` is expected to start it with
+    the target's content, so the target is replaced whole at the commit point or left as it was."""
     part_suffix = parts.suffix
     target = ctx.path(filepath)
     directory = await anyio.to_thread.run_sync(names_directory, filepath, target)
@@ -164,7 +221,7 @@ async def run_writer(
         open_writer = _part_opener(parts)
     append_file = append and not directory
     try:
-        async with StagedFile(ctx, path, append=append_file) as staged:
+        async with StagedFile(ctx, path, append=append_file and append_in_place) as staged:
             writer = await anyio.to_thread.run_sync(open_writer, staged.path, append_file)
             done = False
             try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 
 from etl_core.components.base import ComponentContext
-from etl_core.components.files.format_options import check_output_path, refuse_append
+from etl_core.components.files.format_options import check_output_path
 from etl_core.components.files.json_format import JsonWriter, json_layout, json_part_format
 from etl_core.components.files.options import WriterOptions
 from etl_core.components.files.parts import FormatWriter
@@ -17,21 +17,14 @@ from etl_core.components.registry import passthrough_schemas, register
 
 class WriteJsonOptions(WriterOptions):
     """Options of `write_json`. The suffix picks the layout: `.json` one array, `.jsonl`/`.ndjson` one record
-    per line, `.gz` after either compresses; a directory gets JSON-lines part files."""
+    per line, `.gz` after either compresses; a directory gets JSON-lines part files. `mode: append` adds lines
+    to a JSON-lines file, and to a `.json` array by writing a new array that starts with the old one's records
+    (replacing the file at the end of a successful run, like an overwrite)."""
 
     @field_validator("filepath")
     @classmethod
     def _json_suffix(cls, value: str) -> str:
         return check_output_path(value, lambda v: json_layout(v) is not None, ".json, .jsonl or .ndjson (+ .gz)")
-
-    @field_validator("mode")
-    @classmethod
-    def _appendable(cls, value: str, info: ValidationInfo) -> str:
-        filepath = info.data.get("filepath")
-        layout = json_layout(filepath) if isinstance(filepath, str) else None
-        if layout is not None and layout[0] == "array":
-            return refuse_append(value, filepath, "a .json file holds one array, which cannot grow in place")
-        return value
 
 
 @register(
@@ -55,9 +48,16 @@ class WriteJsonOptions(WriterOptions):
 )
 async def write_json(ctx: ComponentContext[WriteJsonOptions]) -> None:
     opts = ctx.options
-    layout = json_layout(opts.filepath) or ("lines", False)
+    layout, gz = json_layout(opts.filepath) or ("lines", False)
+    schema = ctx.in_schema("in")
+    target = ctx.path(opts.filepath)
 
     def open_writer(path: Path, append: bool) -> FormatWriter:
-        return JsonWriter(path, layout[0], gz=layout[1], append=append)
+        if layout == "array" and append:
+            # an array cannot grow in place: `path` is a staged new file that starts with the target's records
+            return JsonWriter(path, layout, gz=gz, schema=schema, existing=target)
+        return JsonWriter(path, layout, gz=gz, append=append, schema=schema)
 
-    await run_writer(ctx, opts.filepath, open_writer, parts=json_part_format(), append=opts.mode == "append")
+    parts = json_part_format(schema)
+    append = opts.mode == "append"
+    await run_writer(ctx, opts.filepath, open_writer, parts=parts, append=append, append_in_place=layout == "lines")

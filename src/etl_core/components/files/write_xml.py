@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 
 from etl_core.components.base import ComponentContext
-from etl_core.components.files.format_options import check_output_path, refuse_append
+from etl_core.components.files.format_options import check_output_path
 from etl_core.components.files.options import WriterOptions
 from etl_core.components.files.parts import FormatWriter
 from etl_core.components.files.streaming import run_writer
@@ -22,18 +22,14 @@ def _xml_suffix(value: str) -> bool:
 
 class WriteXmlOptions(WriterOptions, XmlTagOptions):
     """Options of `write_xml`: `.xml` (or `.xml.gz`), or a directory of part files. An XML document has one
-    root element, so `mode: append` is refused for a single file (a directory gets a new part instead)."""
+    root element, so `mode: append` writes a new document that starts with the old one's content and adds
+    the new records under its root (replacing the file at the end of a successful run, like an overwrite); a
+    directory gets a new part instead."""
 
     @field_validator("filepath")
     @classmethod
     def _suffix(cls, value: str) -> str:
         return check_output_path(value, _xml_suffix, ".xml (or .xml.gz)")
-
-    @field_validator("mode")
-    @classmethod
-    def _appendable(cls, value: str, info: ValidationInfo) -> str:
-        filepath = info.data.get("filepath")
-        return refuse_append(value, filepath if isinstance(filepath, str) else None, "an XML document has one root")
 
 
 @register(
@@ -60,9 +56,14 @@ class WriteXmlOptions(WriterOptions, XmlTagOptions):
 async def write_xml(ctx: ComponentContext[WriteXmlOptions]) -> None:
     opts = ctx.options
     gz = opts.filepath.lower().endswith(".gz")
+    schema = ctx.in_schema("in")
+    target = ctx.path(opts.filepath)
 
     def open_writer(path: Path, append: bool) -> FormatWriter:
-        return XmlWriter(path, opts.root_tag, opts.record_tag, gz=gz)
+        # appending: `path` is a staged new document that starts with the target's (see run_writer)
+        existing = target if append else None
+        return XmlWriter(path, opts.root_tag, opts.record_tag, gz=gz, schema=schema, existing=existing)
 
-    parts = xml_part_format(opts.root_tag, opts.record_tag)
-    await run_writer(ctx, opts.filepath, open_writer, parts=parts, append=opts.mode == "append")
+    parts = xml_part_format(opts.root_tag, opts.record_tag, schema)
+    append = opts.mode == "append"
+    await run_writer(ctx, opts.filepath, open_writer, parts=parts, append=append, append_in_place=False)

@@ -4,7 +4,8 @@ Reading feeds the file (read in big chunks, fed in 64 KiB slices) to the C `XMLP
 no per-element events (they would halve the speed): the parser reports only the first start tag, which gives the
 root; after each slice, every element that is no longer the last child of its parent is complete, so complete
 `record_tag` elements are converted and removed from the tree. Memory holds one chunk and the record being
-parsed, never the file.
+parsed, never the file. Row mode reads what one read returns and has end tags reported too, so that a record is
+sent once its end tag has arrived rather than when the next record starts (a pipe, a file still being written).
 
 A record is a `record_tag` element that is not inside another record, at any depth (namespaces ignored).
 Its child elements are fields: a plain element gives its text (an empty one null), an element with children
@@ -24,10 +25,11 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from etl_core.components.base import DEFAULT_BATCH_BYTES
+from etl_core.components.files.appending import copy_xml_document
 from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
 from etl_core.components.files.format_options import XML_NAME
 from etl_core.components.files.parts import PartFormat, WriteOutcome
-from etl_core.components.files.shaping import Nester, RecordShaper, text_of
+from etl_core.components.files.shaping import Nester, RecordShaper, projector_for, text_of
 from etl_core.components.files.streaming import InputFile
 from etl_core.config.schema import Schema
 from etl_core.errors import ComponentError
@@ -101,12 +103,18 @@ class XmlBatchReader:
         self.batch_bytes = batch_bytes
         self.chunk_size = chunk_size
         self.eager = eager
-        self._in = InputFile(path)
+        self._in = InputFile(path, eager=eager)
+        # row mode takes what one read gives (a pipe, a growing file) instead of waiting for a whole chunk
+        self._read = self._in.read1 if eager else self._in.read
         self._shaper = RecordShaper(schema, xml=True) if schema is not None else None
         self._events: deque[tuple[str, Any]] = deque()
         self._parser = XMLParser(target=TreeBuilder())
-        # private but stable since 3.4 (XMLPullParser is built on it): report start tags until the root is known
-        self._parser._setevents(self._events, ("start",))  # type: ignore[attr-defined]
+        # private but stable since 3.4 (XMLPullParser is built on it): report start tags until the root is known;
+        # row mode also has end tags reported, so that a record whose end tag has arrived is sent without
+        # waiting for the next one to start (a cost per element that only the latency mode pays)
+        self._ends: tuple[str, ...] = ("end",) if eager else ()
+        self._parser._setevents(self._events, ("start", *self._ends))  # type: ignore[attr-defined]
+        self._ended: set[int] = set()
         self._root: Element | None = None
         self._content = False
         self._pending: list[tuple[int, Record]] = []
@@ -138,7 +146,7 @@ class XmlBatchReader:
         return batch
 
     def _read_chunk(self) -> None:
-        raw = self._in.read(self.chunk_size)
+        raw = self._read(self.chunk_size)
         if not raw:
             self._feed(b"")
             return
@@ -164,14 +172,17 @@ class XmlBatchReader:
             self._eof = True  # an empty file holds no records
         if self._root is None and self._events:
             self._root = self._events[0][1]
-            self._events.clear()
-            self._parser._setevents(self._events, ())  # type: ignore[attr-defined]
+            self._parser._setevents(self._events, self._ends)  # type: ignore[attr-defined]
         if self._root is not None:
+            # the elements whose end tag this slice held (row mode); the events keep them alive meanwhile
+            self._ended = {id(el) for kind, el in self._events if kind == "end"}
             if self._is_record(self._root):
                 if final:
                     self._emit(self._root)
             else:
                 self._harvest(self._root, final)
+            self._ended.clear()
+        self._events.clear()
 
     def _is_record(self, el: Element) -> bool:
         tag = el.tag
@@ -191,9 +202,13 @@ class XmlBatchReader:
                 del node[:done]
             if final or n == 0:
                 return
-            node = node[-1]
-            if self._is_record(node):
+            last = node[-1]
+            if self._is_record(last):
+                if id(last) in self._ended:  # row mode: complete, though nothing follows it yet
+                    self._emit(last)
+                    del node[-1]
                 return
+            node = last
 
     def _emit(self, el: Element) -> None:
         self._count += 1
@@ -240,10 +255,23 @@ class XmlWriter:
     A field becomes a child element; an object nested elements (`@attrs` its attributes, `#text` its text); a
     list repeats the element once per item (a list inside a list uses `<item>` elements); null is an empty
     element. Text and attribute values are escaped; a name that is not an XML name, or a character XML 1.0
-    cannot hold, makes the record a record error.
+    cannot hold, makes the record a record error. With a `schema` (the in port's), a record is written with
+    exactly the declared fields, in schema order (shaping.Projector; `@attrs`/`#text` too only when declared).
     """
 
-    def __init__(self, path: Path, root_tag: str, record_tag: str, *, gz: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        root_tag: str,
+        record_tag: str,
+        *,
+        gz: bool = False,
+        schema: Schema | None = None,
+        existing: Path | None = None,
+    ) -> None:
+        """`existing` (mode append) is the document to continue: `path`, the staged output, starts with it up to
+        its root's end tag (appending.py), the new records go under that root, whatever it is called."""
+        self._projector = projector_for(schema)
         self.root_tag = root_tag
         self.record_tag = record_tag
         self._raw = open(path, "wb")  # noqa: SIM115 - closed by close()/abort()
@@ -253,11 +281,24 @@ class XmlWriter:
         self._names: dict[str, bool] = {}
         self._nester = Nester()
         self._count = 0
-        self._out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<{root_tag}>\n'.encode())
+        self._end = f"</{root_tag}>".encode()
+        end: bytes | None = None
+        if existing is not None and existing.exists():
+            try:
+                end = copy_xml_document(existing, self._out.write)
+            except BaseException:
+                self.abort()
+                raise
+        if end is None:
+            self._out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<{root_tag}>\n'.encode())
+        else:
+            self._end = end
 
     def write(self, batch: list[Record]) -> WriteOutcome:
         start = self._count
         self._count += len(batch)
+        if self._projector is not None:
+            batch = self._projector.project_all(batch)
         records = self._nester.nest(batch)
         chunks: list[str] = []
         written: list[Record] = batch
@@ -330,7 +371,7 @@ class XmlWriter:
             parts.append(f"<{tag}>{_escape(_scalar_text(value), _SPECIAL, _TEXT_ESCAPES)}</{tag}>")
 
     def close(self) -> None:
-        self._out.write(f"</{self.root_tag}>\n".encode())
+        self._out.write(self._end + b"\n")
         self._out.close()
         if self._out is not self._raw:
             self._raw.close()
@@ -344,10 +385,10 @@ class XmlWriter:
         self._raw.close()
 
 
-def xml_part_format(root_tag: str, record_tag: str) -> PartFormat:
-    """Part files of an XML directory output: one document per part."""
+def xml_part_format(root_tag: str, record_tag: str, schema: Schema | None = None) -> PartFormat:
+    """Part files of an XML directory output: one document per part (projected to `schema` when there is one)."""
 
     def open_part(path: Path, *, append: bool = False) -> XmlWriter:
-        return XmlWriter(path, root_tag, record_tag)
+        return XmlWriter(path, root_tag, record_tag, schema=schema)
 
     return PartFormat("xml", open_part)

@@ -67,17 +67,15 @@ class InputFile:
         return self._feed.count if self._feed is not None else self._read_plain
 
     def read(self, size: int) -> bytes:
-        try:
-            data = self._stream.read(size)
-        except GZIP_ERRORS as exc:
-            raise self._bad_gzip(exc) from None
-        if self._feed is None:
-            self._read_plain += len(data)
-        return data
+        return self._take(self._stream.read, size)
 
     def read1(self, size: int) -> bytes:
+        """At most `size` bytes from one read of what is there (row mode: never waits for a full chunk)."""
+        return self._take(self._stream.read1, size)
+
+    def _take(self, read: Callable[[int], bytes], size: int) -> bytes:
         try:
-            data = self._stream.read1(size)
+            data = read(size)
         except GZIP_ERRORS as exc:
             raise self._bad_gzip(exc) from None
         if self._feed is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -576,3 +577,55 @@ async def test_xml_files_of_a_directory_are_one_partition_each(run_bigdata: RunB
 
     assert rows_of(data_dir / "big_xml.jsonl") == rows_of(data_dir / "bulk_xml.jsonl")
     assert big.metrics("src").batches_out == 2
+
+
+def database_filter_job(source: dict[str, Any]) -> Any:
+    def make(strategy: str, tag: str) -> dict[str, Any]:
+        return make_job(
+            {**source, "name": "src", "out_port_schemas": {"out": S}},
+            takes(S, "keep", "filter", rule={"column": "amount", "operator": ">", "value": 400}),
+            takes(S, "dst", "write_csv", filepath=f"{tag}-db.csv"),
+            strategy=strategy,
+        )
+
+    return make
+
+
+async def test_a_sqlite_source_runs_whole_in_one_partition_and_writes_what_bulk_writes(
+    run_bigdata: RunBigdata, data_dir: Path
+) -> None:
+    with sqlite3.connect(data_dir / "orders.db") as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER, city TEXT, amount REAL, qty INTEGER, note TEXT)")
+        conn.executemany("INSERT INTO orders VALUES (:id, :city, :amount, :qty, :note)", [order(i) for i in range(300)])
+    conn.close()
+    source = {"comp_type": "read_sqlite", "database": "orders.db", "query": "SELECT * FROM orders ORDER BY id"}
+
+    bulk, big = await both(run_bigdata, data_dir, database_filter_job(source))
+
+    assert (data_dir / "big-db.csv").read_bytes() == (data_dir / "bulk-db.csv").read_bytes()
+    kept = [int(r["id"]) for r in rows_of(data_dir / "big-db.csv")]
+    assert kept == [i for i in range(300) if order(i)["amount"] > 400]
+    assert big.metrics("src").records_out == bulk.metrics("src").records_out == 300
+
+
+async def test_a_postgresql_source_runs_under_bigdata_too(
+    run_bigdata: RunBigdata, data_dir: Path, postgres_dsn: str
+) -> None:
+    import asyncpg
+
+    table = f"bigdata_orders_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(
+            f"CREATE TABLE {table} (id INTEGER, city TEXT, amount DOUBLE PRECISION, qty INTEGER, note TEXT)"
+        )
+        await conn.copy_records_to_table(table, records=[tuple(order(i).values()) for i in range(200)])
+        source = {"comp_type": "read_postgresql", "dsn": postgres_dsn, "query": f"SELECT * FROM {table} ORDER BY id"}
+
+        bulk, big = await both(run_bigdata, data_dir, database_filter_job(source))
+    finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
+
+    assert (data_dir / "big-db.csv").read_bytes() == (data_dir / "bulk-db.csv").read_bytes()
+    assert big.metrics("src").records_out == 200

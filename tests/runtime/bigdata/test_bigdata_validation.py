@@ -58,20 +58,14 @@ def step(left: str, right: str, on: str, out: str, right_on: str | None = None) 
 
 
 @needs_ray
-def test_bigdata_refuses_a_database_source_naming_the_component(tmp_path: Path) -> None:
+def test_bigdata_plans_a_database_source_to_run_whole(tmp_path: Path) -> None:
     job = make_job(
         component("orders", "read_sqlite", database="db.sqlite", entity_name="orders", out_port_schemas={"out": S}),
         list_sink("sink", schema=S),
         strategy="bigdata",
     )
 
-    found = issues(job, tmp_path)
-
-    assert len(found) == 1
-    path, name, message = found[0]
-    assert (path, name) == ("components[0].comp_type", "orders")
-    assert "'read_sqlite' has no distributed form yet" in message
-    assert "strategy_type 'bigdata'" in message
+    assert list(plan(job, tmp_path).nodes) == ["orders", "sink"]
 
 
 def test_the_same_job_with_strategy_bulk_plans(tmp_path: Path) -> None:

@@ -3,14 +3,15 @@
 Every component type has a role on Ray, or none:
 
     source      read_csv, read_json (files, directories, globs; one large CSV/JSONL split into byte ranges),
-                read_xml, read_excel (one partition per file), test_source, test_range (one partition)
+                read_xml, read_excel (one partition per file), database readers, test_source, test_range
+                (one partition: the source runs whole, once)
     narrow      filter, type_conversion, merge, split, schema_mapping without joins: run per partition
     join        schema_mapping with join steps: both sides hash-partitioned by the join key
     aggregate   aggregation: hash-partitioned by the group key, groups merged in key order on the driver
     writer      file writers: a directory target gets one part file per partition, a file target one file
     gathered    database writers, test_sink: one instance on the driver, fed by every partition
 
-A type with no role (database readers, any type registered later) is refused with an issue on its `comp_type`.
+A type with no role (any type registered later) is refused with an issue on its `comp_type`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Role(Enum):
 
 SPLIT_SOURCES = frozenset({"read_csv", "read_json"})
 FILE_SOURCES = frozenset({"read_xml", "read_excel"})
-WHOLE_SOURCES = frozenset({"test_source", "test_range"})
+WHOLE_SOURCES = frozenset({"test_source", "test_range", "read_sqlite", "read_postgresql", "read_mariadb"})
 NARROW_TYPES = frozenset({"filter", "type_conversion", "merge", "split"})
 FILE_WRITERS = frozenset({"write_csv", "write_json", "write_xml", "write_excel"})
 GATHERED_TYPES = frozenset({"write_sqlite", "write_postgresql", "write_mariadb", "test_sink"})

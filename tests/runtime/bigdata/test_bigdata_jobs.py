@@ -622,7 +622,7 @@ async def test_a_postgresql_source_runs_under_bigdata_too(
         await conn.copy_records_to_table(table, records=[tuple(order(i).values()) for i in range(200)])
         source = {"comp_type": "read_postgresql", "dsn": postgres_dsn, "query": f"SELECT * FROM {table} ORDER BY id"}
 
-        bulk, big = await both(run_bigdata, data_dir, database_filter_job(source))
+        _, big = await both(run_bigdata, data_dir, database_filter_job(source))
     finally:
         await conn.execute(f"DROP TABLE IF EXISTS {table}")
         await conn.close()

@@ -114,6 +114,17 @@ def test_run_exits_2_on_a_file_that_is_not_json(workdir: Path) -> None:
     assert "not valid JSON at line 2, column 18" in result.stderr
 
 
+def test_validate_exits_2_on_a_job_file_that_is_not_utf8(workdir: Path) -> None:
+    path = workdir / "latin1.json"
+    path.write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
+
+    result = invoke("validate", str(path))
+
+    assert result.exit_code == 2
+    assert "is not valid UTF-8 near byte 13" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_run_exits_2_on_a_missing_job_file(workdir: Path) -> None:
     result = invoke("run", str(workdir / "nope.json"))
 

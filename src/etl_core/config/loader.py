@@ -121,6 +121,10 @@ def read_job_file(path: str | Path) -> Any:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigIssue("", f"cannot read job file {str(p)!r}: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [ConfigIssue("", f"job file {str(p)!r} is not valid UTF-8 near byte {exc.start}: {exc.reason}")]
+        ) from None
     return decode_json(text, str(p))
 
 

@@ -18,7 +18,7 @@ from quart_schema import QuartSchema, security_scheme
 import etl_core.components  # noqa: F401 - registers the built-in component types
 from etl_core import __version__
 from etl_core.api.cors import install_cors
-from etl_core.api.errors import register_error_handlers
+from etl_core.api.errors import refuse_nul_characters, register_error_handlers
 from etl_core.api.routes import auth, configs, contexts, executions, jobs, schedules, system
 from etl_core.api.security import install_auth
 from etl_core.api.state import STATE_KEY, ServerState
@@ -112,6 +112,8 @@ def create_app(
     _openapi(app)
     install_cors(app, settings.cors_allow_origins)
     install_auth(app)
+    # after the bearer check: a request without a token learns nothing about its parameters
+    app.before_request(refuse_nul_characters)
     register_error_handlers(app)
     for blueprint in (auth.bp, jobs.bp, executions.bp, schedules.bp, contexts.bp, configs.bp, system.bp):
         app.register_blueprint(blueprint)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Environment = Literal["DEV", "TEST", "PROD"]
 Scalar = str | int | float | bool | None
+
+MAX_OFFSET = 2**31 - 1
+"""The largest `offset` a listing takes: any store skips that many rows (a larger one would overflow its integer)."""
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string the store keeps in a text column, or the secret store keeps: PostgreSQL refuses the NUL character
+(U+0000) in text, and secret stores and database drivers take C strings, so it is refused at the boundary."""
 
 
 class Body(BaseModel):
@@ -102,7 +116,7 @@ class ExecutionQuery(BaseModel):
     sort_by: Literal["started_at", "finished_at", "status"] = "started_at"
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
     _upper_fields = field_validator("status", "environment", mode="before")(_upper)
     _lower_order = field_validator("order", mode="before")(lambda v: v.lower() if isinstance(v, str) else v)
@@ -168,6 +182,7 @@ class ExecutionLogs(BaseModel):
     file_logging: bool = Field(description="whether the job wrote a log file for this execution")
     total: int
     lines: list[dict[str, Any]]
+    error: str | None = Field(None, description="present when a log file should exist but cannot be read: why")
 
 
 # -- contexts and credentials ---------------------------------------------------------------------
@@ -181,7 +196,7 @@ class ParameterIn(BaseModel):
 
 
 class ContextIn(Body):
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     environment: Environment
     parameters: dict[str, ParameterIn] = Field(default_factory=dict)
 
@@ -193,12 +208,12 @@ class CreateContext(Body):
 
 
 class CredentialsIn(Body):
-    name: str = Field(min_length=1)
-    user: str = Field(min_length=1)
-    host: str = Field("localhost", min_length=1)
+    name: Text = Field(min_length=1)
+    user: Text = Field(min_length=1)
+    host: Text = Field("localhost", min_length=1)
     port: int | None = Field(None, ge=1, le=65535)
-    database: str = Field(min_length=1)
-    password: str | None = Field(None, description="kept in the secret store; never returned")
+    database: Text = Field(min_length=1)
+    password: Text | None = Field(None, description="kept in the secret store; never returned")
 
 
 class CreateCredentials(Body):
@@ -206,9 +221,9 @@ class CreateCredentials(Body):
 
 
 class MappingIn(Body):
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     environment: Environment
-    credentials_ids: dict[Environment, str] = Field(min_length=1, description="environment -> credentials id")
+    credentials_ids: dict[Environment, Text] = Field(min_length=1, description="environment -> credentials id")
 
     _env = field_validator("environment", mode="before")(_upper)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from quart import current_app
@@ -36,6 +37,8 @@ class ServerState:
     metrics: ServerMetrics
     scheduler: BackgroundService | None = None
     events_interval: float = 1.0
+    # held while a mapping checks and stores its credentials ids, and while credentials are checked and deleted
+    credentials_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def state() -> ServerState:

@@ -33,7 +33,7 @@ import contextvars
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +48,7 @@ from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-unt
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from etl_core.errors import ConfigError, ConfigIssue, ConflictError, NotFoundError
-from etl_core.scheduling.triggers import InvalidSchedule, build_trigger, trigger_key
+from etl_core.scheduling.triggers import InvalidSchedule, build_trigger, next_fire_time, trigger_key
 from etl_core.services.executions import ExecutionService
 from etl_core.services.metrics import ServerMetrics
 from etl_core.store.base import Store
@@ -228,17 +228,19 @@ class SchedulerService:
             return "resumed"
         change = "added" if entry is None else "changed"
         now = datetime.now(UTC)
+        problem: InvalidSchedule | None = None
         try:
             trigger = build_trigger(record.trigger_type, record.trigger_args, anchor=record.created_at)
-            try:
-                first: datetime | None = trigger.get_next_fire_time(None, now)
-            except (ValueError, OverflowError) as exc:  # a date written by hand near year 9999
-                raise InvalidSchedule([ConfigIssue("trigger_args", str(exc))]) from None
+            first = next_fire_time(trigger, now)  # dates written by hand near year 9999 fail here
         except InvalidSchedule as exc:
+            problem = exc
+        except Exception as exc:  # noqa: BLE001 - one stored schedule that does not build must not stop the others
+            problem = InvalidSchedule([ConfigIssue("trigger_args", f"the trigger cannot be used: {exc!r}")])
+        if problem is not None:
             self._remove_job(record.id)
             if entry is None or entry.key != key or entry.error is None:
-                log.warning("schedule_invalid", schedule_id=record.id, schedule=record.name, error=str(exc))
-            self._entries[record.id] = _Entry(record, key, str(exc))
+                log.warning("schedule_invalid", schedule_id=record.id, schedule=record.name, error=str(problem))
+            self._entries[record.id] = _Entry(record, key, str(problem))
             return "invalid"
         self._entries[record.id] = _Entry(record, key)
         if first is None or (first < now and not await self._one_off_still_due(record, first, now)):
@@ -426,6 +428,13 @@ class SchedulerService:
             await self._mirror(record)
         log.info("schedule_updated", changed=sorted(changes), **self._fields(record))
         return self.view(record)
+
+    @contextlib.asynccontextmanager
+    async def changes_held(self) -> AsyncIterator[None]:
+        """No schedule is created, changed or deleted (nor a sync applied) while the body runs: deleting a job
+        checks that no schedule starts it and deletes it inside, so none can be pointed at it in between."""
+        async with self._lock:
+            yield
 
     async def pause(self, schedule_id: str) -> ScheduleView:
         """Stop firing until resumed (idempotent); the cadence is kept."""

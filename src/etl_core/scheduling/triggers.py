@@ -214,10 +214,7 @@ def build_trigger(
     kwargs = {**check.kwargs, "timezone": zone}
     try:
         if trigger_type == "interval":
-            if "start_date" not in kwargs and anchor is not None:
-                period = timedelta(**{u: kwargs.get(u, 0) for u in INTERVAL_UNITS})
-                kwargs["start_date"] = datetime.fromtimestamp(anchor, UTC) + period
-            trigger: BaseTrigger = IntervalTrigger(**kwargs)
+            trigger: BaseTrigger = _interval(kwargs, anchor)
         elif trigger_type == "cron":
             trigger = CronTrigger(**kwargs)
         else:
@@ -232,9 +229,37 @@ def build_trigger(
     return trigger
 
 
+_NO_FIRE_TIME = "no time to fire at can be found before the year 9999 ends"
+
+
+def _interval(kwargs: dict[str, Any], anchor: float | None) -> BaseTrigger:
+    """An IntervalTrigger; an interval too long for the calendar is an InvalidSchedule naming its unit."""
+    units = [u for u in INTERVAL_UNITS if kwargs.get(u)]
+    try:
+        if "start_date" not in kwargs and anchor is not None:
+            period = timedelta(**{u: kwargs.get(u, 0) for u in INTERVAL_UNITS})
+            kwargs["start_date"] = datetime.fromtimestamp(anchor, UTC) + period
+        return IntervalTrigger(**kwargs)
+    except OverflowError:
+        path = f"trigger_args.{units[0]}" if len(units) == 1 else "trigger_args"
+        raise InvalidSchedule([ConfigIssue(path, "is too long: the interval reaches beyond the year 9999")]) from None
+
+
+def next_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
+    """APScheduler's next fire time from `now` (None: never again); InvalidSchedule when it cannot be computed."""
+    try:
+        fire_time: datetime | None = trigger.get_next_fire_time(None, now)
+    except IndexError:
+        # APScheduler's cron search runs off the end of its calendar from a start in the last hours of year 9999
+        raise InvalidSchedule([ConfigIssue("trigger_args", _NO_FIRE_TIME)]) from None
+    except (ValueError, OverflowError) as exc:  # a date near year 9999 puts the next time out of range
+        raise InvalidSchedule([ConfigIssue("trigger_args", str(exc))]) from None
+    return fire_time
+
+
 def first_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
     """When the trigger fires next from `now` on, or None when it never will (a date trigger's past run_date)."""
-    first: datetime | None = trigger.get_next_fire_time(None, now)
+    first = next_fire_time(trigger, now)
     if first is None or first < now:
         return None
     return first

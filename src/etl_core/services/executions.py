@@ -13,7 +13,11 @@ Contract:
   component type hidden in production, a refused path) or whose `${...}` references do not resolve for the
   environment (through `contexts`, the store-backed ContextSource) is ConfigError.
 - Every lifecycle event is written to the store as it happens: the execution row, each attempt, and each
-  component's final metrics when an attempt ends. A failing store write is logged, never fails the job.
+  component's final metrics when an attempt ends. A failing store write is logged, never fails the job; so a job
+  whose history could never be written (`recordable_issues`: a NUL character in its or a component's name, a
+  retry count beyond what the store keeps) is refused at `start` with a ConfigError instead.
+- Reading and planning a stored config runs in a worker thread: a config of thousands of components takes
+  seconds to plan, and the event loop (every other request, every live event stream) must not wait for it.
 - `recover` (at start-up) marks executions a dead process left PENDING/RUNNING as FAILED ("interrupted").
 - `shutdown(grace)` refuses new starts, lets running executions finish for `grace` seconds, then cancels the
   rest, which end CANCELLED.
@@ -30,11 +34,15 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+import anyio
 import structlog
 
 from etl_core.config.loader import parse_job
-from etl_core.errors import ConflictError, NotFoundError
+from etl_core.config.models import JobConfig
+from etl_core.errors import ConfigError, ConfigIssue, ConflictError, NotFoundError
+from etl_core.graph.plan import Plan
 from etl_core.graph.planner import plan_job
 from etl_core.observability.metrics import CANCELLED, FAILED, PENDING, RUNNING
 from etl_core.params.context import ContextSource
@@ -54,6 +62,44 @@ SHUTDOWN = "cancelled: the server shut down"
 FINAL_EVENT = "execution_finished"
 
 Event = tuple[str, ExecutionRecord, list[AttemptRecord]]
+T = TypeVar("T")
+
+MAX_STORED_INTEGER = 2**31 - 1
+"""The largest integer every store keeps (PostgreSQL `INTEGER`): `max_attempts` (retries + 1) and
+`max_concurrent_runs` must fit."""
+
+NUL = "\x00"
+
+# planning is CPU work: one plan at a time off the loop, apart from the worker threads the jobs use
+_PLANNING = anyio.CapacityLimiter(1)
+
+
+def recordable_issues(config: JobConfig) -> list[ConfigIssue]:
+    """What in a valid job config the executions history could not record, each with its JSON path.
+
+    The job's and its components' names are written to plain text columns, which PostgreSQL refuses to hold a NUL
+    character in; `num_of_retries + 1` and `max_concurrent_runs` are written as integers of at most
+    `MAX_STORED_INTEGER`. The API refuses such a config when it is stored; `ExecutionService.start` when it runs.
+    """
+    issues: list[ConfigIssue] = []
+    nul_message = "must not contain the NUL character (U+0000): the execution history cannot record it"
+    if NUL in config.name:
+        issues.append(ConfigIssue("name", nul_message))
+    if config.num_of_retries > MAX_STORED_INTEGER - 1:
+        issues.append(ConfigIssue("num_of_retries", f"must be at most {MAX_STORED_INTEGER - 1}"))
+    if config.max_concurrent_runs > MAX_STORED_INTEGER:
+        issues.append(ConfigIssue("max_concurrent_runs", f"must be at most {MAX_STORED_INTEGER}"))
+    for index, component in enumerate(config.components):
+        if NUL in component.name:
+            # the name itself cannot be quoted in a message that is logged or stored: it is the problem
+            issues.append(ConfigIssue(f"components[{index}].name", nul_message, component.name.replace(NUL, "?")))
+    return issues
+
+
+async def planning(work: Callable[[], T]) -> T:
+    """`work()` (reading and planning job configs: CPU work, seconds for thousands of components) in a worker
+    thread, one at a time, so the event loop keeps answering; its exceptions (ConfigError) are raised here."""
+    return await anyio.to_thread.run_sync(work, limiter=_PLANNING)
 
 
 def attempt_record(execution_id: str, attempt: AttemptState) -> AttemptRecord:
@@ -154,8 +200,10 @@ class ExecutionService:
             if self._stopping:
                 raise ConflictError("SERVER_STOPPING", "the server is shutting down; no new executions start")
             job = await self._job(job_id)
-            config = parse_job(json.loads(job.config_text))
-            plan = plan_job(config, plan_options(self.settings))
+            config, plan = await planning(lambda: self._plan(job.config_text))
+            unrecordable = recordable_issues(config)
+            if unrecordable:
+                raise ConfigError(unrecordable)
             running = self.running(job_id)
             if len(running) >= config.max_concurrent_runs:
                 raise ConflictError(
@@ -190,6 +238,10 @@ class ExecutionService:
             )
         log.info("execution_submitted", job_id=job_id, execution_id=record.id, environment=env, trigger=trigger)
         return record
+
+    def _plan(self, config_text: str) -> tuple[JobConfig, Plan]:
+        config = parse_job(json.loads(config_text))
+        return config, plan_job(config, plan_options(self.settings))
 
     async def _job(self, job_id: str) -> JobRecord:
         job = await self.store.get_job(job_id)

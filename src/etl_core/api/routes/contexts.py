@@ -1,7 +1,9 @@
 """Contexts (named parameters per environment), database credentials and environment -> credentials mappings.
 
 Secure parameter values and passwords go to the secret store only: the database never holds them and no answer
-returns them.
+returns them. Storing a mapping and deleting credentials take turns, so a mapping never names credentials deleted
+in between (PostgreSQL's foreign key would refuse it as a 500); of two requests deleting the same entry, the one
+that finds it gone answers 404.
 """
 
 from __future__ import annotations
@@ -109,18 +111,18 @@ async def create_mapping() -> tuple[dict[str, Any], int]:
     body: CreateMapping = await parse_body(CreateMapping)
     m = body.context
     s = state()
-    missing = sorted({cid for cid in m.credentials_ids.values() if await s.store.get_credentials(cid) is None})
-    if missing:
-        raise NotFoundError(
-            "CREDENTIALS_NOT_FOUND", f"unknown credentials id(s): {', '.join(missing)}", credentials_ids=missing
-        )
     context_id = uuid.uuid4().hex
     mapping = {str(env): cid for env, cid in m.credentials_ids.items()}
-    await s.store.create_context(
-        ContextRecord(
+    async with s.credentials_lock:
+        missing = sorted({cid for cid in m.credentials_ids.values() if await s.store.get_credentials(cid) is None})
+        if missing:
+            raise NotFoundError(
+                "CREDENTIALS_NOT_FOUND", f"unknown credentials id(s): {', '.join(missing)}", credentials_ids=missing
+            )
+        record = ContextRecord(
             context_id, m.name, m.environment, "credentials_mapping", credentials_ids=mapping, created_at=time.time()
         )
-    )
+        await s.store.create_context(record)
     return {
         "id": context_id,
         "kind": "context",
@@ -163,7 +165,7 @@ async def get_provider(provider_id: str) -> dict[str, Any]:
         view = credentials_view(creds)
         view["has_password"] = await s.secrets.get(creds.password_key) is not None
         return view
-    raise NotFoundError("CONTEXT_NOT_FOUND", f"no context or credentials with id {provider_id!r}", id=provider_id)
+    raise _provider_not_found(provider_id)
 
 
 @bp.delete("/<provider_id>")
@@ -175,22 +177,29 @@ async def delete_provider(provider_id: str) -> Response:
     s = state()
     ctx = await s.store.get_context(provider_id)
     if ctx is not None:
-        await s.store.delete_context(provider_id)
+        if not await s.store.delete_context(provider_id):
+            raise _provider_not_found(provider_id)  # deleted by another request meanwhile
         for name, p in ctx.parameters.items():
             if p.is_secure:
                 await s.secrets.delete(parameter_secret_name(provider_id, name))
         return Response(status=204)
-    creds = await s.store.get_credentials(provider_id)
-    if creds is None:
-        raise NotFoundError("CONTEXT_NOT_FOUND", f"no context or credentials with id {provider_id!r}", id=provider_id)
-    users = await s.store.credentials_in_use(provider_id)
-    if users:
-        raise ConflictError(
-            "CREDENTIALS_IN_USE",
-            f"credentials {provider_id!r} are used by {len(users)} mapping context(s); delete those first",
-            id=provider_id,
-            context_ids=users,
-        )
-    await s.store.delete_credentials(provider_id)
+    async with s.credentials_lock:
+        creds = await s.store.get_credentials(provider_id)
+        if creds is None:
+            raise _provider_not_found(provider_id)
+        users = await s.store.credentials_in_use(provider_id)
+        if users:
+            raise ConflictError(
+                "CREDENTIALS_IN_USE",
+                f"credentials {provider_id!r} are used by {len(users)} mapping context(s); delete those first",
+                id=provider_id,
+                context_ids=users,
+            )
+        if not await s.store.delete_credentials(provider_id):
+            raise _provider_not_found(provider_id)
     await s.secrets.delete(creds.password_key)
     return Response(status=204)
+
+
+def _provider_not_found(provider_id: str) -> NotFoundError:
+    return NotFoundError("CONTEXT_NOT_FOUND", f"no context or credentials with id {provider_id!r}", id=provider_id)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import anyio
+import structlog
 from quart import Blueprint, Response, make_response
 from quart_schema import document_querystring, document_request, document_response, tag
 
@@ -31,6 +32,7 @@ from etl_core.observability.metrics import PENDING, RUNNING
 from etl_core.store import models as store_models
 
 bp = Blueprint("executions", __name__, url_prefix="/execution")
+log = structlog.get_logger("etl_core.api")
 
 
 @bp.post("/<job_id>")
@@ -159,20 +161,36 @@ async def execution_logs(execution_id: str) -> dict[str, Any]:
     record, _ = await s.executions.get(execution_id)
     path = execution_log_path(s.settings.log_dir, record.job_name, record.id)
 
-    def read() -> tuple[bool, int, list[dict[str, Any]]]:
+    def read() -> tuple[bool, int, list[dict[str, Any]], str | None]:
         try:
-            with open(path, encoding="utf-8") as fh:
+            with open(path, "rb") as fh:
                 lines = fh.readlines()
         except FileNotFoundError:
-            return False, 0, []
-        out = []
-        for line in lines[q.offset : q.offset + q.limit]:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                # a line being written right now may be incomplete
-                continue
-        return True, len(lines), out
+            return False, 0, [], None
+        except OSError as exc:
+            # the executor could not open it either (a job name too long for a file name, ...) and ran without
+            # it; the server's path stays out of the answer
+            log.warning("execution_log_unreadable", execution_id=record.id, path=str(path), error=str(exc))
+            return False, 0, [], f"the log file cannot be read: {exc.strerror or type(exc).__name__}"
+        entries = [_log_entry(line) for line in lines[q.offset : q.offset + q.limit]]
+        return True, len(lines), [e for e in entries if e is not None], None
 
-    exists, total, lines = await anyio.to_thread.run_sync(read)
-    return {"execution_id": record.id, "file_logging": exists, "total": total, "lines": lines}
+    exists, total, lines, problem = await anyio.to_thread.run_sync(read)
+    answer: dict[str, Any] = {"execution_id": record.id, "file_logging": exists, "total": total, "lines": lines}
+    if problem is not None:
+        answer["error"] = problem
+    return answer
+
+
+def _log_entry(line: bytes) -> dict[str, Any] | None:
+    """A log line as the object it holds; None for what the logger never writes (the last line, half written,
+    bytes that are not UTF-8, anything but a JSON object, NaN), so one bad line cannot break the answer."""
+    try:
+        entry = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError):  # JSONDecodeError is a ValueError
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -1,9 +1,17 @@
-"""Jobs: the config documents, validated by the planner and stored exactly as submitted."""
+"""Jobs: the config documents, validated by the planner and stored exactly as submitted.
+
+Decoding and planning run in a worker thread (`services.executions.planning`): a config of thousands of
+components takes seconds to plan, and no other request waits for it. Deleting a job holds off schedule changes
+and starts of the job, so no schedule or execution can take hold of a job that is going away; a job deleted or
+replaced concurrently by another request answers 404 to the one that lost.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from quart import Blueprint
@@ -16,10 +24,12 @@ from etl_core.api.state import state
 from etl_core.api.views import job_document, job_summary
 from etl_core.auth.scopes import JOBS_READ, JOBS_WRITE
 from etl_core.config.models import JobConfig
-from etl_core.errors import NotFoundError
+from etl_core.errors import ConfigError, NotFoundError
 from etl_core.graph.plan import Plan
 from etl_core.graph.planner import plan_document
 from etl_core.runtime.local import plan_options
+from etl_core.scheduling import SchedulerService
+from etl_core.services.executions import planning, recordable_issues
 from etl_core.store.models import JobRecord
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -30,8 +40,27 @@ async def _validated() -> tuple[str, JobConfig, Plan]:
     text = await request_text()
     if not text.strip():
         raise ApiError(400, "MALFORMED_REQUEST", "the request needs a job config as its JSON body")
-    plan = plan_document(decode_json_body(text), plan_options(state().settings))
+    options = plan_options(state().settings)
+    plan = await planning(lambda: plan_document(decode_json_body(text), options))
+    unrecordable = recordable_issues(plan.job)
+    if unrecordable:
+        raise ConfigError(unrecordable)
     return text, plan.job, plan
+
+
+@contextlib.asynccontextmanager
+async def _schedules_held() -> AsyncIterator[None]:
+    """No schedule is created, retargeted or deleted while the body runs (when this server has a scheduler)."""
+    scheduler = state().scheduler
+    if isinstance(scheduler, SchedulerService):
+        async with scheduler.changes_held():
+            yield
+    else:
+        yield
+
+
+def _not_found(job_id: str) -> NotFoundError:
+    return NotFoundError("JOB_NOT_FOUND", f"job {job_id!r} not found", job_id=job_id)
 
 
 def _record(job_id: str, text: str, config: JobConfig, created: float, updated: float) -> JobRecord:
@@ -52,7 +81,7 @@ def _record(job_id: str, text: str, config: JobConfig, created: float, updated: 
 async def _job(job_id: str) -> JobRecord:
     job = await state().store.get_job(job_id)
     if job is None:
-        raise NotFoundError("JOB_NOT_FOUND", f"job {job_id!r} not found", job_id=job_id)
+        raise _not_found(job_id)
     return job
 
 
@@ -111,7 +140,9 @@ async def replace_job(job_id: str) -> dict[str, Any]:
     text, config, _ = await _validated()
     existing = await _job(job_id)
     async with state().executions.job_idle(job_id):
-        await state().store.update_job(_record(job_id, text, config, existing.created_at, time.time()))
+        # deleted by another request since it was read: nothing was replaced
+        if not await state().store.update_job(_record(job_id, text, config, existing.created_at, time.time())):
+            raise _not_found(job_id)
     return {"id": job_id}
 
 
@@ -122,16 +153,18 @@ async def replace_job(job_id: str) -> dict[str, Any]:
 @tag(["jobs"])
 async def delete_job(job_id: str) -> dict[str, Any]:
     """Delete a job (409 while it runs or while schedules start it); its execution history stays."""
-    job = await _job(job_id)
     s = state()
-    schedules = await s.store.list_schedules(job_id=job_id)
-    if schedules:
-        raise ApiError(
-            409,
-            "JOB_IN_USE",
-            f"job {job_id!r} is started by {len(schedules)} schedule(s); delete them first",
-            {"job_id": job_id, "schedule_ids": [x.id for x in schedules]},
-        )
-    async with s.executions.job_idle(job_id):
-        await s.store.delete_job(job_id)
+    # the check that no schedule starts the job and the deletion are one step for the scheduler and the starts
+    async with _schedules_held(), s.executions.job_idle(job_id):
+        job = await _job(job_id)
+        schedules = await s.store.list_schedules(job_id=job_id)
+        if schedules:
+            raise ApiError(
+                409,
+                "JOB_IN_USE",
+                f"job {job_id!r} is started by {len(schedules)} schedule(s); delete them first",
+                {"job_id": job_id, "schedule_ids": [x.id for x in schedules]},
+            )
+        if not await s.store.delete_job(job_id):
+            raise _not_found(job_id)
     return {"id": job_id, "message": f"job {job.name!r} ({job_id}) deleted"}

@@ -15,7 +15,7 @@ from quart import Blueprint, Response
 from quart_schema import document_querystring, document_request, document_response, tag
 
 from etl_core.api.errors import ApiError, error_response, parse_body, parse_query
-from etl_core.api.models import Body, Environment, ErrorBody
+from etl_core.api.models import Body, Environment, ErrorBody, Text
 from etl_core.api.security import requires
 from etl_core.api.state import state
 from etl_core.api.views import schedule_view
@@ -37,8 +37,8 @@ def _upper(value: Any) -> Any:
 
 
 class ScheduleIn(Body):
-    name: str = Field(min_length=1, max_length=200, description="a name for people")
-    job_id: str = Field(min_length=1, description="the stored job to start")
+    name: Text = Field(min_length=1, max_length=200, description="a name for people")
+    job_id: Text = Field(min_length=1, description="the stored job to start")
     environment: Environment | None = Field(None, description="DEV, TEST or PROD (default: EXECUTION_ENV)")
     trigger_type: TriggerType = Field(description="interval, cron or date")
     trigger_args: dict[str, Any] = Field(default_factory=dict, description=_TRIGGER_ARGS_HELP)
@@ -48,8 +48,8 @@ class ScheduleIn(Body):
 
 
 class ScheduleChange(Body):
-    name: str | None = Field(None, min_length=1, max_length=200, description="a name for people")
-    job_id: str | None = Field(None, min_length=1, description="the stored job to start")
+    name: Text | None = Field(None, min_length=1, max_length=200, description="a name for people")
+    job_id: Text | None = Field(None, min_length=1, description="the stored job to start")
     environment: Environment | None = Field(None, description="DEV, TEST or PROD")
     trigger_type: TriggerType | None = Field(None, description="interval, cron or date")
     trigger_args: dict[str, Any] | None = Field(None, description="replaces every argument; " + _TRIGGER_ARGS_HELP)

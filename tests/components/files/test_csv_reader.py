@@ -138,14 +138,15 @@ def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path: P
     assert records == [{"id": 1, "name": "émile"}]
 
 
-def test_bytes_that_do_not_decode_fail_with_the_file_and_byte_offset(tmp_path: Path) -> None:
+def test_a_row_with_bytes_that_do_not_decode_is_a_record_error_naming_its_line_and_byte(tmp_path: Path) -> None:
+    # job-config.md §5: an unparseable line is a record error; the rows around it still read
     f = tmp_path / "bad.csv"
-    f.write_bytes(b"name\nok\n\xff\xfe broken\n")
+    f.write_bytes(b"name\nok\n\xff\xfe broken\nfine\n")
 
-    with pytest.raises(ComponentError) as info:
-        read_all(f)
+    records, errors = read_all(f)
 
-    assert str(info.value) == f"file {str(f)!r} is not valid utf-8 near byte 8: invalid start byte"
+    assert records == [{"name": "ok"}, {"name": "fine"}]
+    assert errors == [("\ufffd\ufffd broken", "not valid utf-8: byte 0xFF in column 'name' cannot be decoded", 3)]
 
 
 def test_typed_columns_arrive_as_their_declared_types(tmp_path: Path) -> None:

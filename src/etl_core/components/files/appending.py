@@ -26,6 +26,7 @@ from xml.parsers import expat
 
 import ijson
 
+from etl_core.components.files.json_depth import NestingGuard, TooDeep
 from etl_core.components.files.streaming import InputFile
 from etl_core.errors import ComponentError
 
@@ -111,6 +112,8 @@ def _copy_objects(path: Path, source: InputFile, head: bytes, value: Callable[[A
     except ijson.JSONError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise _refuse(path, f"it is not valid JSON ({reason})") from None
+    except TooDeep as exc:
+        raise _refuse(path, f"its {exc}") from None
 
 
 class _HeadThenRest:
@@ -120,14 +123,17 @@ class _HeadThenRest:
         self._head = head
         self._source = source
         self._chunk_size = chunk_size
+        self._guard = NestingGuard()  # ijson's memory grows with the square of the nesting depth
 
     def read(self, size: int) -> bytes:
         if size == 0:
             return b""  # ijson probes with read(0) for bytes or text
         if self._head:
             data, self._head = self._head, b""
-            return data
-        return self._source.read(self._chunk_size)
+        else:
+            data = self._source.read(self._chunk_size)
+        self._guard.feed(data)
+        return data
 
 
 def copy_xml_document(path: Path, write: Write, *, chunk_size: int = COPY_CHUNK) -> bytes | None:

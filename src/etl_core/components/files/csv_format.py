@@ -16,12 +16,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from etl_core.components.base import DEFAULT_BATCH_BYTES
 from etl_core.components.columns import Columns
@@ -34,12 +35,31 @@ from etl_core.errors import ComponentError
 BULK_CHUNK = 1 << 17
 ROW_CHUNK = 1 << 16
 RENDER_SLICE = 500
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")  # the files of a directory read_csv reads (as the bigdata strategy does)
 # the csv module refuses fields over 128 KiB by default; a long text cell is data, not an error (batches end on
 # their byte budget instead, ETL_BATCH_BYTES)
 FIELD_LIMIT = 1 << 30
 csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 _KINDS: dict[str, type] = {"integer": int, "float": float, "boolean": bool}
+_UNDECODED = re.compile("[\udc80-\udcff]")  # what surrogateescape decodes an undecodable byte to
+RAW_LIMIT = 1 << 16  # characters of a never-closed quoted field kept as its error's `record`
 _BOOL_CELLS = {True: "true", False: "false"}
+
+
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """`UTF-16` or `UTF-32` when `head` (a file's first bytes) starts with that encoding's byte order mark."""
+    for bom, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return name
+    return None
 
 
 @dataclass(slots=True)
@@ -50,6 +70,7 @@ class ParsedBatch:
     columns: Columns | None = None  # instead of `records`, from a reader asked for columnar batches
     errors: list[tuple[Any, str, int | None]] = field(default_factory=list)
     bytes_read: int = 0
+    source: Path | None = None  # the file of a directory that the batch came from (DirectoryReader)
 
     @property
     def batch(self) -> list[dict[str, Any]] | Columns:
@@ -93,11 +114,18 @@ class CsvBatchReader:
         self.eager = eager
         self.columnar = columnar
         self.batch_bytes = batch_bytes
-        self._fh: IO[bytes] = stream if stream is not None else open(path, "rb")  # noqa: SIM115 - close()
+        # imported here: streaming imports this module (ParsedBatch)
+        from etl_core.components.files.streaming import InputFile
+
+        # a gzipped file (by its magic number) is read decompressed, as read_json and read_xml do
+        self._fh: IO[bytes] = stream if stream is not None else cast("IO[bytes]", InputFile(path, eager=eager))
         # row mode takes what one read of the file gives (a pipe, a file still being written): a row that has
         # arrived is not held back until a whole chunk has (engine.md §2); a stream without `read1` reads fully
         self._read: Callable[[int], bytes] = getattr(self._fh, "read1", self._fh.read) if eager else self._fh.read
-        self._decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="strict")
+        # a byte the encoding cannot decode becomes a lone surrogate (U+DC80..U+DCFF), which no decoded text
+        # holds otherwise: the row it is in is a record error (_undecodable), the rest of the file still reads
+        self._decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="surrogateescape")
+        self._errors: list[tuple[Any, str, int | None]] = []  # record errors found while parsing, by line
         self._carry = ""
         self._line = 0
         self._offset = 0
@@ -134,12 +162,21 @@ class CsvBatchReader:
             self._read_chunk()
             if self.eager and self._rows:
                 break
-        if not self._rows:
+        if not self._rows and not self._errors:
             return None
         rows, self._rows = self._rows[:size], self._rows[size:]
         lines, self._lines = self._lines[:size], self._lines[size:]
-        assert self._layout is not None
-        batch = self._layout.build(rows, lines, self.dialect, columnar=self.columnar)
+        if rows:
+            assert self._layout is not None
+            batch = self._layout.build(rows, lines, self.dialect, columnar=self.columnar)
+        else:
+            batch = ParsedBatch()
+        if self._errors:
+            # the errors of lines up to this batch's last row (all of them once no row is left)
+            upto = lines[-1] if self._rows else None
+            found = [e for e in self._errors if upto is None or (e[2] or 0) <= upto]
+            self._errors = [e for e in self._errors if upto is not None and (e[2] or 0) > upto]
+            batch.errors = sorted(batch.errors + found, key=lambda e: e[2] or 0)
         batch.bytes_read = self._offset - read_before
         return batch
 
@@ -154,6 +191,8 @@ class CsvBatchReader:
                 f"{self._offset + exc.start}: {exc.reason}",
                 stage="read",
             ) from None
+        if self._offset == 0 and raw:
+            self._check_encoding(raw)
         self._offset += len(raw)
         if self._first and text:
             # a tiny chunk may decode to nothing yet: the BOM is the first character that arrives
@@ -164,7 +203,7 @@ class CsvBatchReader:
         if final:
             self._eof = True
             self._carry = ""
-            self._parse(buf)
+            self._parse_last(buf)
             return
         # until a record has spanned lines, the last line break ends a record (the verifying parse checks)
         cut = self._safe_cut(buf) if self._spanning else buf.rfind("\n") + 1
@@ -185,6 +224,47 @@ class CsvBatchReader:
             self._parse(buf[:cut])
         self._carry = buf[cut:]
 
+    def _check_encoding(self, head: bytes) -> None:
+        """A file that starts with a UTF-16/32 byte order mark while read as another encoding: every row would
+        be an undecodable record; say what to set instead."""
+        wide = wide_encoding(head)
+        if wide is not None and not codecs.lookup(self.dialect.encoding).name.startswith(wide.lower()):
+            raise ComponentError(
+                f"file {str(self.path)!r} starts with a {wide} byte order mark but is read as "
+                f"{self.dialect.encoding}: set its encoding to {wide.lower()!r}",
+                stage="read",
+            )
+
+    def _parse_last(self, text: str) -> None:
+        """Parse the file's last records. A quoted field still open at the end of the file (a missing closing
+        quote) swallows every line after its opening: that record is a record error at its first line (the
+        header: the file fails), and the records before it are read."""
+        if not text:
+            return
+        if not text.endswith(("\n", "\r")):
+            text += "\n"  # the last line may lack its line break; the verifying sentinel needs one
+        if self._parse(text, verify=True):
+            return
+        cut = self._exact_cut(text, ends=("\n", "\r"))
+        self._parse(text[:cut])
+        rest = text[cut:].rstrip("\r\n")
+        line = self._line + 1
+        if self._header is None and self.dialect.header:
+            raise ComponentError(
+                f"file {str(self.path)!r} line {line}: the header has a quoted field that is never closed",
+                stage="read",
+            )
+        later = len(rest.splitlines()) - 1
+        shown = rest if len(rest) <= RAW_LIMIT else rest[:RAW_LIMIT] + "..."
+        self._errors.append(
+            (
+                shown,
+                f"a quoted field that starts in this line is never closed: the file ends inside it "
+                f"({later} line(s) later), so the lines after it cannot be read as records",
+                line,
+            )
+        )
+
     def _safe_cut(self, buf: str) -> int:
         """Index just after the last newline with an even number of quotes before it, or 0 (a fast guess)."""
         q = self.dialect.quotechar
@@ -199,8 +279,9 @@ class CsvBatchReader:
                 return nl + 1
             end = nl
 
-    def _exact_cut(self, buf: str) -> int:
-        """Index just after the last complete record that ends with a newline, or 0 (slow: a step per line)."""
+    def _exact_cut(self, buf: str, ends: tuple[str, ...] = ("\n",)) -> int:
+        """Index just after the last complete record that ends with a newline (or one of `ends`), or 0 (slow: a
+        step per line)."""
         pos = 0
         exhausted = False
 
@@ -216,7 +297,7 @@ class CsvBatchReader:
         for _row in reader:
             if exhausted:  # the reader asked for more lines in the middle of this record: it is cut off
                 break
-            if buf[pos - 1] == "\n":
+            if buf[pos - 1] in ends:
                 cut = pos
         return cut
 
@@ -252,11 +333,32 @@ class CsvBatchReader:
         if self._header is None and self.dialect.header and rows:
             self._set_header(rows[0], lines[0])
             rows, lines = rows[1:], lines[1:]
+        if not text.isascii() and _UNDECODED.search(text) is not None:  # isascii is O(1): a flag of the str
+            rows, lines = self._undecodable(rows, lines)
         self._rows.extend(rows)
         self._lines.extend(lines)
         if self._header is None and not self.dialect.header and self._rows:
             self._set_header(None, 0)
         return True
+
+    def _undecodable(self, rows: list[list[str]], lines: list[int]) -> tuple[list[list[str]], list[int]]:
+        """Take the rows holding a byte the encoding could not decode out as record errors."""
+        keep_rows: list[list[str]] = []
+        keep_lines: list[int] = []
+        header = self._header or []
+        for row, line in zip(rows, lines, strict=True):
+            bad = next(((i, m) for i, f in enumerate(row) if (m := _UNDECODED.search(f)) is not None), None)
+            if bad is None:
+                keep_rows.append(row)
+                keep_lines.append(line)
+                continue
+            i, found = bad
+            column = f"{header[i]!r}" if i < len(header) else f"{i + 1}"
+            byte = ord(found.group()) - 0xDC00
+            shown = csv_text([_UNDECODED.sub("\ufffd", f) for f in row], self.dialect)
+            why = f"not valid {self.dialect.encoding}: byte 0x{byte:02X} in column {column} cannot be decoded"
+            self._errors.append((shown, why, line))
+        return keep_rows, keep_lines
 
     def _malformed(self, exc: csv.Error, line_in_chunk: int) -> ComponentError:
         return ComponentError(
@@ -287,7 +389,14 @@ class CsvBatchReader:
             width = len(self._rows[0])
             names = flat_columns(self.schema) if self.schema is not None else [f"column_{i + 1}" for i in range(width)]
         else:
-            names = [name.strip() for name in row]
+            if any(_UNDECODED.search(name) for name in row):
+                raise ComponentError(
+                    f"file {str(self.path)!r} line {line}: the header is not valid {self.dialect.encoding} "
+                    "(is the file in another encoding? set `encoding`)",
+                    stage="read",
+                )
+            # a blank header cell names its column by position, as read_excel does
+            names = [name.strip() or f"column_{i + 1}" for i, name in enumerate(row)]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ComponentError(
@@ -416,6 +525,14 @@ class _Layout:
         return out
 
 
+class _Stopped(Exception):
+    """A slice of rows could not be written; the `done` rows before it were."""
+
+    def __init__(self, done: int) -> None:
+        super().__init__(done)
+        self.done = done
+
+
 class CsvBatchWriter:
     """Writes batches of records as CSV rows to an open text file."""
 
@@ -459,6 +576,7 @@ class CsvBatchWriter:
         self.columns: list[str] | None = flat_columns(schema) if schema is not None else None
         self._special: list[int] = []
         self._plain: bool = False
+        self._count = 0  # records given so far, for the record numbers of refused ones
         self._prepare()
         if self.columns is not None:
             self._emit_header()
@@ -480,7 +598,13 @@ class CsvBatchWriter:
 
     def _emit_header(self) -> None:
         if self._write_header and self.columns is not None:
-            self._put([self.columns])
+            try:
+                self._put([self.columns])
+            except _Stopped:
+                raise ComponentError(
+                    f"the header ({', '.join(self.columns)}) cannot be written: {self._unwritable(self.columns)}",
+                    stage="write",
+                ) from None
             self._write_header = False
 
     def _position(self) -> int:
@@ -498,14 +622,22 @@ class CsvBatchWriter:
         held as rendered text all at once (memory)."""
         buf = self._buf
         remaining = iter(rows)
+        done = 0
         while part := list(islice(remaining, RENDER_SLICE)):
-            self._writer.writerows(part)
-            text = buf.getvalue()
-            if self._cr_writer is not None and "\r" in text:
-                text = self._cr_safe(part)
-            buf.seek(0)
-            buf.truncate()
-            self._fh.write(text)
+            try:
+                self._writer.writerows(part)
+                text = buf.getvalue()
+                if self._cr_writer is not None and "\r" in text:
+                    text = self._cr_safe(part)
+                # a text file encodes the whole text before writing any of it: a character its encoding lacks
+                # fails the slice with nothing of it in the file
+                self._fh.write(text)
+            except (UnicodeEncodeError, csv.Error):
+                raise _Stopped(done) from None
+            finally:
+                buf.seek(0)
+                buf.truncate()
+            done += len(part)
 
     def _cr_safe(self, rows: Sequence[Sequence[Any]]) -> str:
         """The rows rendered so that a value with a lone CR is quoted (rare: only batches that hold one)."""
@@ -520,15 +652,67 @@ class CsvBatchWriter:
         return "".join(parts)
 
     def write(self, batch: Sequence[dict[str, Any]] | Columns) -> int:
-        """Write a batch; returns the bytes written to the file since the previous call (a header included)."""
+        """Write a batch; returns the bytes written to the file since the previous call (a header included).
+        A record that cannot be written fails the call (`write_batch` returns such records instead)."""
+        _, written, errors = self.write_batch(batch if isinstance(batch, (list, Columns)) else list(batch))
+        if errors:
+            raise ComponentError(errors[0][1], stage="write")
+        return written
+
+    def write_batch(
+        self, batch: list[dict[str, Any]] | Columns
+    ) -> tuple[list[dict[str, Any]] | Columns, int, list[tuple[Any, str, int | None]]]:
+        """Write a batch: (what was written, bytes written since the previous call, refused records).
+
+        A record that cannot become a CSV row (a character the file's encoding cannot hold, a free-form value
+        too deep to write as JSON text) is refused as (record, "record <n>: ...", None) and the others are
+        written; when every record was written the batch itself is returned as written."""
+        start = self._count
+        self._count += len(batch)
         if not batch:
-            return 0
+            return batch, 0, []
         if self.columns is None:
             self.columns = list(batch.names) if isinstance(batch, Columns) else list(flatten(batch[0]).keys())
             self._prepare()
             self._emit_header()
-        self._put(self._rows(batch))
-        return self._written()
+        try:
+            self._put(self._rows(batch))
+            return batch, self._written(), []
+        except _Stopped as stop:
+            done = stop.done
+        except (RecursionError, ValueError, TypeError):
+            done = 0  # raised while the rows were built, before any was written
+        records = batch.records() if isinstance(batch, Columns) else list(batch)
+        written = records[:done]
+        errors: list[tuple[Any, str, int | None]] = []
+        for i in range(done, len(records)):
+            record = records[i]
+            try:
+                rows = list(self._rows([record]))
+                self._put(rows)
+            except _Stopped:
+                errors.append((record, f"record {start + i + 1}: {self._unwritable(rows[0])}", None))
+                continue
+            except (RecursionError, ValueError, TypeError) as exc:
+                why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                errors.append((record, f"record {start + i + 1}: cannot be written as CSV: {why}", None))
+                continue
+            written.append(record)
+        return written, self._written(), errors
+
+    def _unwritable(self, row: Sequence[Any]) -> str:
+        """Why a rendered row cannot go into the file: the first field its encoding cannot hold."""
+        encoding = getattr(self._fh, "encoding", None) or "utf-8"
+        for name, value in zip(self.columns or [], row, strict=False):
+            text = value if isinstance(value, str) else str(value)
+            try:
+                text.encode(encoding)
+            except UnicodeEncodeError as exc:
+                return (
+                    f"field {name!r}: the text {text[:40]!r} holds U+{ord(text[exc.start]):04X}, "
+                    f"which the encoding {encoding} cannot represent"
+                )
+        return f"it cannot be encoded in {encoding}"
 
     def _rows(self, batch: Sequence[dict[str, Any]] | Columns) -> Iterable[Sequence[Any]]:
         """The batch as rows, built one column at a time (C-level `map` per column, no per-row Python)."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +37,55 @@ SUFFIXES = (".xlsx", ".xlsm")
 MAX_ROWS = 1_048_576
 MAX_CELL_TEXT = 32_767
 ROW_MODE_ROWS = 500
+SHARED_STRINGS_LIMIT = 64 << 20  # a shared-string table larger than this ...
+BOMB_RATIO = 100  # ... that inflates more than this many times is refused (_check_shared_strings)
+# a lone surrogate (text decoded with surrogateescape, say) has no UTF-8 form: the workbook could not be saved
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# what a damaged workbook raises from inside openpyxl: a broken zip member (CRC, deflate stream, cut short),
+# malformed XML in a part (ElementTree's and lxml's parse errors are SyntaxErrors), a missing or invalid part
+# or cell reference
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, KeyError, ValueError, TypeError, IndexError)
 
 
 def _open_workbook(path: Path) -> Any:
     try:
+        _check_shared_strings(path)
         return load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError) as exc:
         raise ComponentError(
             f"file {str(path)!r} is not an Excel workbook (.xlsx/.xlsm): {exc}", stage="open"
         ) from None
+    except _DAMAGE as exc:
+        raise ComponentError(f"file {str(path)!r} is a damaged workbook ({_damage(exc)})", stage="open") from None
+
+
+def _check_shared_strings(path: Path) -> None:
+    """Refuse a zip bomb: openpyxl holds a workbook's shared strings in memory (cells refer to them by number),
+    so a small file whose string table inflates a hundredfold into hundreds of megabytes would take them all.
+    Real tables hold each distinct text once and compress far less. The sizes are the zip's own: zipfile never
+    inflates a member past its recorded size."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.lower().endswith("sharedstrings.xml"):
+                continue
+            if info.file_size > SHARED_STRINGS_LIMIT and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+                raise ComponentError(
+                    f"file {str(path)!r} looks like a zip bomb: its string table {info.filename!r} inflates "
+                    f"{info.compress_size:,} bytes into {info.file_size:,}",
+                    stage="open",
+                )
+
+
+def _damage(exc: BaseException) -> str:
+    if isinstance(exc, zlib.error):
+        return f"corrupt compressed data: {exc}"
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"broken zip archive: {exc}"
+    if isinstance(exc, SyntaxError):
+        return f"malformed XML: {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def pick_sheet(wb: Any, sheet_name: str, path: Path) -> Any:
@@ -74,6 +116,7 @@ class ExcelBatchReader:
         self._wb = _open_workbook(path)
         try:
             ws = pick_sheet(self._wb, sheet_name, path)
+            self._sheet = str(ws.title)
             ws.reset_dimensions()  # a wrong <dimension> in the file must not cut rows off
             self._rows = iter(ws.iter_rows(values_only=True))
         except BaseException:
@@ -92,18 +135,27 @@ class ExcelBatchReader:
             return None
         rows: list[tuple[int, tuple[Any, ...]]] = []
         row_number = self._row
-        for values in self._rows:
-            row_number += 1
-            if not any(v is not None and v != "" for v in values):
-                continue
-            if self._layout is None:
-                self._layout = _Layout(values, self.schema, self.path, row_number)
-                continue
-            rows.append((row_number, tuple(values)))
-            if len(rows) >= self.batch_size:
-                break
-        else:
-            self._done = True
+        try:
+            for values in self._rows:
+                row_number += 1
+                if not any(v is not None and v != "" for v in values):
+                    continue
+                if self._layout is None:
+                    self._layout = _Layout(values, self.schema, self.path, row_number)
+                    continue
+                rows.append((row_number, tuple(values)))
+                if len(rows) >= self.batch_size:
+                    break
+            else:
+                self._done = True
+        except _DAMAGE as exc:
+            # the sheet's XML is parsed as rows are pulled: a damaged workbook shows only now
+            where = f"after row {row_number}" if row_number else "from its first row on"
+            raise ComponentError(
+                f"file {str(self.path)!r} is a damaged workbook: sheet {self._sheet!r} cannot be read {where} "
+                f"({_damage(exc)})",
+                stage="read",
+            ) from None
         self._row = row_number
         if not rows:
             return None
@@ -214,7 +266,7 @@ def _cell(value: Any) -> Any:
         text = str(value)
     if len(text) > MAX_CELL_TEXT:
         raise _Unwritable(f"a text of {len(text)} characters exceeds Excel's cell limit of {MAX_CELL_TEXT}")
-    bad = ILLEGAL_CHARACTERS_RE.search(text)
+    bad = ILLEGAL_CHARACTERS_RE.search(text) or _SURROGATE.search(text)
     if bad is not None:
         raise _Unwritable(f"the text {text[:40]!r} holds U+{ord(bad.group()):04X}, which a worksheet cannot hold")
     return text
@@ -268,10 +320,11 @@ class ExcelWriter:
                 values = [_lookup(record, c, p) for c, p in zip(columns, self._paths, strict=True)]
             try:
                 row = [_cell(v) for v in values]
-            except _Unwritable as exc:
+            except (_Unwritable, RecursionError) as exc:
                 if written is batch:
                     written = list(batch[:i])
-                errors.append((record, f"record {start + i + 1}: cannot be written to Excel: {exc}", None))
+                why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                errors.append((record, f"record {start + i + 1}: cannot be written to Excel: {why}", None))
                 continue
             if written is not batch:
                 written.append(record)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import decimal
 import gzip
@@ -25,7 +26,8 @@ import orjson
 
 from etl_core.components.base import DEFAULT_BATCH_BYTES
 from etl_core.components.files.appending import copy_json_array
-from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
+from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch, wide_encoding
+from etl_core.components.files.json_depth import NestingGuard, TooDeep
 from etl_core.components.files.parts import PartFormat, WriteOutcome
 from etl_core.components.files.shaping import Nester, RecordShaper, projector_for
 from etl_core.components.files.streaming import InputFile
@@ -51,6 +53,17 @@ def json_layout(filepath: str) -> tuple[str, bool] | None:
         if name.endswith(suffix):
             return layout, gz
     return None
+
+
+def check_not_utf16(path: Path, head: bytes) -> None:
+    """Fail clearly on a UTF-16/32 file (by its byte order mark): JSON is UTF-8 (RFC 8259), and read as UTF-8
+    such a file is only a confusing "invalid character" in its first line."""
+    wide = wide_encoding(head)
+    if wide is not None:
+        raise ComponentError(
+            f"file {str(path)!r} is {wide} (it starts with a {wide} byte order mark); JSON files must be UTF-8",
+            stage="read",
+        )
 
 
 def _kind(value: Any) -> str:
@@ -126,6 +139,7 @@ class JsonLinesReader:
         self._eof = False
         self._checked = not check_format
         self._offset = 0
+        self._long = False  # a line may hold an integer beyond 64 bits (_has_long_integer): parse such lines exactly
 
     def close(self) -> None:
         self._in.close()
@@ -143,10 +157,11 @@ class JsonLinesReader:
         del self._lines[: self.batch_size]
         first = self._first_line
         self._first_line += len(take)
-        batch = self._parse(take, first)
+        batch, any_json = self._parse(take, first)
         if not self._checked:
             self._checked = True
-            if batch.errors and not batch.records:
+            # lines that are JSON but not records of the schema are record errors, not a sign of another format
+            if batch.errors and not any_json:
                 _, why, line = batch.errors[0]
                 raise ComponentError(
                     f"file {str(self.path)!r} is not JSON lines: no line of the first {len(take)} parsed "
@@ -161,6 +176,8 @@ class JsonLinesReader:
         raw = self._read(self.chunk_size)
         if not self._started:
             self._started = True
+            if self._first_line == 1:
+                check_not_utf16(self.path, raw)
             if raw.startswith(_BOM):
                 raw = raw[3:]
         if not raw:
@@ -169,6 +186,7 @@ class JsonLinesReader:
             self._carry = []
             if rest:
                 self._lines.append(rest)
+                self._long = self._long or _has_long_integer(rest)
             return
         cut = raw.rfind(b"\n")
         if cut < 0:
@@ -178,45 +196,89 @@ class JsonLinesReader:
         if self._carry:
             head = b"".join(self._carry) + head
         self._carry = [raw[cut + 1 :]]
+        self._long = self._long or _has_long_integer(head)
         self._lines.extend(head.split(b"\n"))
 
-    def _parse(self, lines: list[bytes], first: int) -> ParsedBatch:
+    def _parse(self, lines: list[bytes], first: int) -> tuple[ParsedBatch, bool]:
+        """The batch of `lines`, and whether any line of them was JSON at all (for the format check)."""
         loads = orjson.loads
         try:
             values = list(map(loads, lines))
-            items = list(enumerate(values, first))
         except orjson.JSONDecodeError:
             return self._parse_slowly(lines, first)
-        return self._numbered.build(items, by_line=True)
+        if self._long:
+            _exact_integers(lines, values)
+        items = list(enumerate(values, first))
+        return self._numbered.build(items, by_line=True), bool(items)
 
-    def _parse_slowly(self, lines: list[bytes], first: int) -> ParsedBatch:
+    def _parse_slowly(self, lines: list[bytes], first: int) -> tuple[ParsedBatch, bool]:
         items: list[tuple[int, Any]] = []
         errors: list[tuple[Any, str, int | None]] = []
         for n, line in enumerate(lines, first):
             if not line.strip():
                 continue
             try:
-                items.append((n, orjson.loads(line)))
+                value = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 text = line.decode("utf-8", errors="replace").rstrip("\r")
-                errors.append((text, f"not valid JSON: {_orjson_reason(exc)}", n))
+                why = f"not valid JSON: {_orjson_reason(exc, line)}"
+                if "\r" in text:  # JSON cannot hold a raw CR in a string: these are old Mac line ends
+                    why += " (its lines seem to end with CR only; JSON lines end with LF)"
+                errors.append((text, why, n))
+                continue
+            if self._long:
+                value = _exact_integers([line], [value])[0]
+            items.append((n, value))
         batch = self._numbered.build(items, by_line=True)
         batch.errors[:0] = errors
         batch.errors.sort(key=lambda e: e[2] or 0)
-        return batch
+        return batch, bool(items)
 
 
-def _orjson_reason(exc: orjson.JSONDecodeError) -> str:
+def _orjson_reason(exc: orjson.JSONDecodeError, line: bytes = b"") -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        # orjson says "str is not valid UTF-8: surrogates not allowed at column 1" whatever the byte and place
+        return f"the line is not UTF-8: byte 0x{line[bad.start]:02X} at column {bad.start + 1} ({bad.reason})"
     return f"{exc.msg} at column {exc.colno}"
 
 
-class _Feed:
-    """The byte stream ijson reads: the already-read head first, then the file; counts reads for row mode."""
+# digits mapped to 9, what can stand before a number (`:` `,` `[` blanks `-`) to |, all else to x: a run of 19
+# digits after such a byte is found by one `translate` and one `find`, C-level passes over the chunk
+_DIGIT_RUNS = bytes(
+    ord("9") if chr(c).isdigit() and c < 128 else ord("|") if c in b":,[ \t\r\n-" else ord("x") for c in range(256)
+)
+_LONG_RUN = b"|" + b"9" * 19
 
-    def __init__(self, source: InputFile, head: bytes, *, eager: bool = False) -> None:
+
+def _has_long_integer(data: bytes) -> bool:
+    """Whether `data` may hold an integer orjson cannot keep exact (beyond 64 bits it silently makes a float);
+    a false alarm (19 digits in a string after a blank, say) only costs an exact re-parse of a line."""
+    return data.translate(_DIGIT_RUNS).find(_LONG_RUN) >= 0
+
+
+def _exact_integers(lines: list[bytes], values: list[Any]) -> list[Any]:
+    """Lines with a long digit run parsed again by the standard library, whose integers are exact (orjson
+    parsed them first, so they are valid JSON; the standard library's NaN and Infinity cannot occur)."""
+    for i, line in enumerate(lines):
+        if line.translate(_DIGIT_RUNS).find(_LONG_RUN) >= 0:
+            with contextlib.suppress(RecursionError):  # deeper than the standard library goes: orjson's value
+                values[i] = json.loads(line)
+    return values
+
+
+class _Feed:
+    """The byte stream ijson reads: the already-read head first, then the file; counts reads for row mode.
+    Every chunk passes a `NestingGuard` first: ijson's memory grows with the square of the nesting depth."""
+
+    def __init__(self, source: InputFile, head: bytes, *, eager: bool = False, offset: int = 0) -> None:
+        """`offset`: where `head` starts in the text (after a byte order mark and blanks), for messages."""
         self._source = source
         self._head = head
         self._read = source.read1 if eager else source.read
+        self._guard = NestingGuard()
+        self._guard.offset = offset
         self.reads = 0
 
     def read(self, size: int) -> bytes:
@@ -225,8 +287,10 @@ class _Feed:
         self.reads += 1
         if self._head:
             data, self._head = self._head, b""
-            return data
-        return self._read(size)
+        else:
+            data = self._read(size)
+        self._guard.feed(data)
+        return data
 
 
 class JsonArrayReader:
@@ -253,6 +317,7 @@ class JsonArrayReader:
         self._feed: _Feed | None = None
         self._items: Any = None
         self._eof = False
+        self._exact = False  # numbers parsed as text: an integer beyond 64 bits was met (see _start)
         self._chunk_size = chunk_size
 
     def close(self) -> None:
@@ -261,10 +326,14 @@ class JsonArrayReader:
     def _start(self) -> None:
         head = b""
         read = self._in.read1 if self.eager else self._in.read
+        seen = 0  # bytes of the (decompressed) text read so far
         while True:
             raw = read(self._chunk_size)
-            if not head and raw.startswith(_BOM):
-                raw = raw[3:]
+            seen += len(raw)
+            if not head:
+                check_not_utf16(self.path, raw)
+                if raw.startswith(_BOM):
+                    raw = raw[3:]
             head += raw
             body = head.lstrip(_WS)
             if body or not raw:
@@ -274,22 +343,57 @@ class JsonArrayReader:
             self._eof = True  # an empty file holds no records
             return
         first = body[:1]
-        self._feed = _Feed(self._in, body, eager=self.eager)
-        if first == b"[":
-            self._items = ijson.items(self._feed, "item", use_float=True, buf_size=self._chunk_size)
-        elif first == b"{":
-            self._items = ijson.items(self._feed, "", use_float=True, multiple_values=True, buf_size=self._chunk_size)
-        else:
+        if first not in (b"[", b"{"):
             shown = body[:20].decode("utf-8", errors="replace")
             raise ComponentError(
                 f"file {str(self.path)!r} is not a JSON array or object: it starts with {shown!r}", stage="read"
             )
+        self._feed = _Feed(self._in, body, eager=self.eager, offset=seen - len(body))
+        # yajl parses numbers as C doubles and 64-bit integers (use_float), fast; a file with a longer integer is
+        # read again with numbers as text (exact integers, decimals made floats here), see _exactly
+        prefix, several = ("item", False) if first == b"[" else ("", True)
+        self._items = ijson.items(
+            self._feed, prefix, use_float=not self._exact, multiple_values=several, buf_size=self._chunk_size
+        )
+        if self._exact:
+            self._items = map(_floats, self._items)
+
+    def _exactly(self) -> None:
+        """Start the file again, numbers parsed exactly, past the records already sent (integer overflow)."""
+        self._in.close()
+        self._in = InputFile(self.path, eager=self.eager)
+        self._exact = True
+        self._feed = None
+        self._start()
+        for _ in range(self._count):
+            next(self._items)
+        self._offset = self._in.offset
 
     def next_batch(self) -> ParsedBatch | None:
         if self._feed is None and not self._eof:
             self._start()
         if self._eof:
             return None
+        try:
+            items = self._next_items()
+        except _Broken as exc:
+            if self._exact or "integer overflow" not in str(exc.error):
+                raise self._failure(exc) from None
+            try:
+                self._exactly()
+                items = self._next_items()
+            except _Broken as again:
+                raise self._failure(again) from None
+        self._count += len(items)
+        if not items:
+            return None
+        batch = self._numbered.build(items, by_line=False)
+        offset = self._in.offset
+        batch.bytes_read, self._offset = offset - self._offset, offset
+        return batch
+
+    def _next_items(self) -> list[tuple[int, Any]]:
+        """The next batch's values, numbered; sets `_eof` when the file ends."""
         assert self._feed is not None
         items: list[tuple[int, Any]] = []
         reads = self._feed.reads
@@ -307,16 +411,40 @@ class JsonArrayReader:
             else:
                 self._eof = True
         except ijson.JSONError as exc:
+            raise _Broken(exc, count) from None
+        except TooDeep as exc:
+            raise ComponentError(f"file {str(self.path)!r}: {exc}", stage="read") from None
+        except RecursionError:
             raise ComponentError(
-                f"file {str(self.path)!r} is not valid JSON after record {count}: {_ijson_reason(exc)}", stage="read"
+                f"file {str(self.path)!r}: record {count + 1} is nested too deeply to convert", stage="read"
             ) from None
-        self._count = count
-        if not items:
-            return None
-        batch = self._numbered.build(items, by_line=False)
-        offset = self._in.offset
-        batch.bytes_read, self._offset = offset - self._offset, offset
-        return batch
+        return items
+
+    def _failure(self, broken: _Broken) -> ComponentError:
+        return ComponentError(
+            f"file {str(self.path)!r} is not valid JSON after record {broken.count}: {_ijson_reason(broken.error)}",
+            stage="read",
+        )
+
+
+class _Broken(Exception):
+    """ijson's error, and how many records of the file came before it."""
+
+    def __init__(self, error: Exception, count: int) -> None:
+        super().__init__(error, count)
+        self.error = error
+        self.count = count
+
+
+def _floats(value: Any) -> Any:
+    """A value parsed with exact numbers, its decimals made floats (as `use_float` would have made them)."""
+    if type(value) is dict:
+        return {k: _floats(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_floats(v) for v in value]
+    if type(value) is decimal.Decimal:
+        return float(value)
+    return value
 
 
 def _ijson_reason(exc: Exception) -> str:
@@ -447,10 +575,11 @@ class JsonWriter:
             except (orjson.JSONEncodeError, TypeError):
                 try:  # e.g. integers beyond 64 bits, which the standard library writes exactly
                     text = json.dumps(record, default=_std_default, ensure_ascii=False, allow_nan=False)
-                except (TypeError, ValueError) as exc:
-                    errors.append((original, f"record {start + i + 1}: cannot be written as JSON: {exc}", None))
+                    parts.append(text.encode("utf-8"))
+                except (TypeError, ValueError, RecursionError) as exc:
+                    # ValueError covers a lone surrogate (UnicodeEncodeError), which UTF-8 cannot hold
+                    errors.append((original, f"record {start + i + 1}: cannot be written as JSON: {_why(exc)}", None))
                     continue
-                parts.append(text.encode("utf-8"))
             written.append(original)
         return parts, written, errors
 
@@ -468,6 +597,15 @@ class JsonWriter:
         except (OSError, ValueError):
             pass  # the file is being thrown away anyway
         self._raw.close()
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[exc.start : exc.start + 1]
+        return f"a text holds U+{ord(bad):04X}, which UTF-8 cannot represent" if bad else str(exc)
+    return str(exc)
 
 
 def _lacks_final_newline(path: Path) -> bool:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from etl_core.components.base import ComponentContext
-from etl_core.components.files.csv_format import BULK_CHUNK, ROW_CHUNK, CsvBatchReader, CsvDialect
+from etl_core.components.files.csv_format import BULK_CHUNK, CSV_SUFFIXES, ROW_CHUNK, CsvBatchReader, CsvDialect
 from etl_core.components.files.options import CsvDialectOptions, FileOptions
-from etl_core.components.files.streaming import run_reader
+from etl_core.components.files.streaming import BatchReader, directory_reader, run_reader
 from etl_core.components.registry import register
 
 
 class ReadCsvOptions(FileOptions, CsvDialectOptions):
-    """Options of `read_csv`."""
+    """Options of `read_csv`. A directory is read file by file (`.csv`, `.tsv`, `.txt`) in name order; gzip
+    content is decompressed."""
 
 
 @register(
@@ -36,11 +39,10 @@ async def read_csv(ctx: ComponentContext[ReadCsvOptions]) -> None:
     opts = ctx.options
     path = ctx.path(opts.filepath)
     dialect = CsvDialect(opts.separator, opts.quotechar, opts.encoding, opts.header, opts.null_value)
-    await run_reader(
-        ctx,
-        path,
-        lambda: CsvBatchReader(
-            path,
+
+    def open_one(file: Path) -> BatchReader:
+        return CsvBatchReader(
+            file,
             dialect,
             ctx.out_schema("out"),
             batch_size=ctx.batch_size,
@@ -48,5 +50,7 @@ async def read_csv(ctx: ComponentContext[ReadCsvOptions]) -> None:
             eager=ctx.row_mode,
             columnar=ctx.output("out").columnar,
             batch_bytes=ctx.batch_bytes,
-        ),
-    )
+        )
+
+    # a directory is read file by file in name order, as the bigdata strategy reads it
+    await run_reader(ctx, path, directory_reader(path, CSV_SUFFIXES, open_one))

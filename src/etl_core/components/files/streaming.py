@@ -13,7 +13,7 @@ import io
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
@@ -22,14 +22,16 @@ from etl_core.components.files.csv_format import ParsedBatch
 from etl_core.components.files.parts import (
     FormatWriter,
     PartFormat,
+    RecordErrors,
     names_directory,
     next_part_index,
     part_name,
 )
 from etl_core.components.files.parts import publish_parts as _publish_parts
 from etl_core.components.support.files import StagedFile
-from etl_core.errors import ComponentError
+from etl_core.errors import ComponentError, RecordError
 
+T = TypeVar("T")
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
@@ -83,8 +85,9 @@ class InputFile:
         return data
 
     def _bad_gzip(self, exc: BaseException) -> ComponentError:
+        where = f" (within its first {self.offset} bytes)" if self.offset else ""
         return ComponentError(
-            f"file {str(self.path)!r} is not a valid gzip file: {exc or type(exc).__name__}", stage="read"
+            f"file {str(self.path)!r} is not a valid gzip file{where}: {exc or type(exc).__name__}", stage="read"
         )
 
     def close(self) -> None:
@@ -114,21 +117,25 @@ class _CompressedFeed:
 
 
 class DirectoryReader:
-    """Reads the files of one format in a directory, one after the other, in name order."""
+    """Reads the files of one format in a directory, one after the other, in name order. Every batch says
+    which file it came from (`source`), so that its record errors can name it."""
 
     def __init__(self, paths: Sequence[Path], open_one: Callable[[Path], BatchReader]) -> None:
         self._paths = list(paths)
         self._open_one = open_one
         self._current: BatchReader | None = None
+        self._path: Path | None = None
 
     def next_batch(self) -> ParsedBatch | None:
         while True:
             if self._current is None:
                 if not self._paths:
                     return None
-                self._current = self._open_one(self._paths.pop(0))
+                self._path = self._paths.pop(0)
+                self._current = open_input(self._path, self._open_one)
             batch = self._current.next_batch()
             if batch is not None:
+                batch.source = self._path
                 return batch
             self._current.close()
             self._current = None
@@ -149,28 +156,59 @@ def directory_files(directory: Path, suffixes: Sequence[str]) -> list[Path]:
     )
 
 
-async def run_reader(ctx: ComponentContext[Any], path: Path, open_reader: Callable[[], BatchReader]) -> None:
-    """Open a reader in a worker thread, then send its batches to `out` and its bad records to `error`."""
+def open_input(path: Path, open_one: Callable[[Path], T]) -> T:
+    """`open_one(path)`, with an OS error (missing, unreadable, a directory) as a component error naming it."""
     try:
-        reader = await anyio.to_thread.run_sync(open_reader)
+        return open_one(path)
     except FileNotFoundError:
-        raise ComponentError(f"file {str(path)!r} does not exist", component=ctx.name, stage="open") from None
+        raise ComponentError(f"file {str(path)!r} does not exist", stage="open") from None
     except OSError as exc:
-        raise ComponentError(
-            f"cannot open {str(path)!r}: {exc.strerror or exc}", component=ctx.name, stage="open"
-        ) from None
+        raise ComponentError(f"cannot open {str(path)!r}: {exc.strerror or exc}", stage="open") from None
+
+
+async def run_reader(ctx: ComponentContext[Any], path: Path, open_reader: Callable[[], BatchReader]) -> None:
+    """Open a reader in a worker thread, then send its batches to `out` and its bad records to `error`.
+
+    An OS error while reading (a file of a directory that cannot be opened, an I/O error) fails the
+    component naming the file; so does a bad record of a directory's file when no `error` port is wired,
+    and a bad record routed to the port says which file of the directory it is in (`route_record_errors`)."""
+    reader = await anyio.to_thread.run_sync(lambda: open_input(path, lambda _: open_reader()))
     try:
         async with ctx.output("out") as out:
             while True:
-                batch = await anyio.to_thread.run_sync(reader.next_batch)
+                try:
+                    batch = await anyio.to_thread.run_sync(reader.next_batch)
+                except OSError as exc:
+                    raise ComponentError(f"cannot read {str(path)!r}: {exc.strerror or exc}", stage="read") from None
                 if batch is None:
                     break
                 ctx.metrics.bytes_read += batch.bytes_read
                 if batch.errors:
-                    await ctx.record_errors(batch.errors)
+                    await route_record_errors(ctx, batch.errors, batch.source)
                 await out.send(batch.batch)  # an empty batch is not sent
     finally:
         reader.close()
+
+
+async def route_record_errors(ctx: ComponentContext[Any], errors: RecordErrors, source: Path | None) -> None:
+    """`ctx.record_errors`, for records read from `source`, one file of a directory (None: the component's
+    own file, which its configuration names). A line number alone does not say which file of a directory
+    it is in: routed to the `error` port, the message starts with the file's name; with no port wired, the
+    first bad record fails the component with `file '<path>' line <n>: <why>`."""
+    if source is None:
+        await ctx.record_errors(errors)
+        return
+    port = ctx.outputs.get("error")
+    if port is not None and port.connected:
+        await ctx.record_errors([(record, f"file {source.name!r}: {why}", n) for record, why, n in errors])
+        return
+    try:
+        await ctx.record_errors(errors)
+    except RecordError as exc:
+        where = f"file {str(source)!r}" + (f" line {exc.line}" if exc.line is not None else "")
+        failure = RecordError(f"{where}: {exc.reason}", record=exc.record, component=ctx.name, stage="read")
+        failure.line = exc.line
+        raise failure from None
 
 
 def directory_reader(

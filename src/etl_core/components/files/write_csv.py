@@ -56,9 +56,16 @@ async def write_csv(ctx: ComponentContext[WriteCsvOptions]) -> None:
             )
             async with ctx.input("in") as inbox, ctx.output("out") as out:
                 async for batch in inbox.batches():
-                    ctx.metrics.bytes_written += await anyio.to_thread.run_sync(writer.write, batch)
-                    if out.connected:
-                        await out.send(batch)
+                    written, size, errors = await anyio.to_thread.run_sync(writer.write_batch, batch)
+                    ctx.metrics.bytes_written += size
+                    if errors:
+                        await ctx.record_errors(errors)
+                    if out.connected and written:
+                        await out.send(written)
+            errors_port = ctx.outputs.get("error")
+            if errors_port is not None:
+                # the commit point waits for every component, the error port's receivers included
+                await errors_port.aclose()
             ctx.metrics.bytes_written += await anyio.to_thread.run_sync(writer.finish)
         finally:
             fh.close()  # synchronous: must run even while the task is being cancelled

@@ -118,6 +118,7 @@ class XmlBatchReader:
         self._root: Element | None = None
         self._content = False
         self._pending: list[tuple[int, Record]] = []
+        self._bad: list[tuple[Any, str, int | None]] = []  # records that could not be converted
         self._count = 0
         self._eof = False
         self._offset = 0
@@ -130,9 +131,9 @@ class XmlBatchReader:
             if self._pending and self._in.offset - self._offset >= self.batch_bytes:
                 break  # very wide records: the batch ends on its byte budget
             self._read_chunk()
-            if self.eager and self._pending:
+            if self.eager and (self._pending or self._bad):
                 break
-        if not self._pending:
+        if not self._pending and not self._bad:
             return None
         items = self._pending[: self.batch_size]
         del self._pending[: self.batch_size]
@@ -141,6 +142,9 @@ class XmlBatchReader:
             batch.records = [r for _, r in items]
         else:
             batch.records, batch.errors = self._shaper.shape_all(items, by_line=False)
+        if self._bad:
+            batch.errors = self._bad + batch.errors
+            self._bad = []
         offset = self._in.offset
         batch.bytes_read, self._offset = offset - self._offset, offset
         return batch
@@ -198,7 +202,7 @@ class XmlBatchReader:
                     if self._is_record(child):
                         self._emit(child)
                     else:
-                        self._harvest(child, True)
+                        self._harvest_complete(child)
                 del node[:done]
             if final or n == 0:
                 return
@@ -210,9 +214,27 @@ class XmlBatchReader:
                 return
             node = last
 
+    def _harvest_complete(self, node: Element) -> None:
+        """Emit the records under a complete element, in document order; a loop, not recursion, so that
+        wrapper elements nested thousands deep cannot exhaust the stack."""
+        stack = [iter(node)]
+        while stack:
+            for child in stack[-1]:
+                if self._is_record(child):
+                    self._emit(child)
+                elif len(child):
+                    stack.append(iter(child))
+                    break
+            else:
+                stack.pop()
+
     def _emit(self, el: Element) -> None:
         self._count += 1
-        self._pending.append((self._count, element_object(el)))
+        try:
+            self._pending.append((self._count, element_object(el)))
+        except RecursionError:
+            # a record nested deeper than Python can convert: isolated as a record error, the file reads on
+            self._bad.append((None, f"record {self._count}: <{_local(el.tag)}> is nested too deeply to convert", None))
 
 
 # -- writing ----------------------------------------------------------------------------------------------
@@ -307,10 +329,11 @@ class XmlWriter:
             parts: list[str] = []
             try:
                 self._element(parts, self.record_tag, record)
-            except _Unwritable as exc:
+            except (_Unwritable, RecursionError) as exc:
                 if written is batch:
                     written = list(batch[:i])
-                errors.append((batch[i], f"record {start + i + 1}: cannot be written as XML: {exc}", None))
+                why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                errors.append((batch[i], f"record {start + i + 1}: cannot be written as XML: {why}", None))
                 continue
             if written is not batch:
                 written.append(batch[i])

@@ -7,6 +7,7 @@ travels as JSON text in a flat format, so a flat file always has a fixed set of 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterable
@@ -117,7 +118,14 @@ def is_nested(schema: Schema) -> bool:
 
 
 def to_flat_value(value: Any) -> Any:
-    """A value for one flat cell: containers become JSON text."""
+    """A value for one flat cell: containers become JSON text (values JSON has no type for, timestamps say,
+    as their ISO or plain text). A container nested deeper than Python can serialise raises RecursionError."""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=_json_text)
     return value
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)

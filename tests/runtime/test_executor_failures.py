@@ -14,7 +14,7 @@ from etl_core.components.registry import REGISTRY, Registry, register
 from etl_core.config.loader import parse_job
 from etl_core.errors import ComponentError
 from etl_core.graph.planner import PlanOptions, plan_job
-from etl_core.runtime.executor import JobExecutor, RunOptions
+from etl_core.runtime.executor import JobExecutor, RunOptions, _describe
 from etl_core.testing import (
     component,
     fields,
@@ -69,7 +69,7 @@ async def test_failing_component_cancels_the_rest_and_the_attempt_names_it(data_
     assert all(run.metrics(n).status in ("CANCELLED", "SUCCESS") for n in ("src", "slow", "slow_sink"))
 
 
-async def test_a_plain_exception_in_a_component_names_its_type_and_text(data_dir: Path) -> None:
+async def test_a_writer_whose_target_cannot_be_created_names_the_component_and_the_path(data_dir: Path) -> None:
     job = make_job(
         list_source("src", numbers(3), schema=SCHEMA),
         component("csv", "write_csv", filepath="missing_dir_is_a_file/out.csv", schema=SCHEMA),
@@ -81,7 +81,13 @@ async def test_a_plain_exception_in_a_component_names_its_type_and_text(data_dir
     assert run.status == "FAILED"
     assert run.state.attempts[0].failed_component == "csv"
     assert run.state.error is not None
-    assert run.state.error.startswith("component 'csv': FileExistsError")
+    assert run.state.error.startswith("component 'csv' (open): cannot write")
+    assert "missing_dir_is_a_file' is a file, not a directory" in run.state.error
+
+
+def test_a_plain_exception_in_a_component_is_described_by_its_type_and_text() -> None:
+    assert _describe("csv", ValueError("boom")) == "component 'csv': ValueError: boom"
+    assert _describe("csv", KeyError()) == "component 'csv': KeyError: KeyError"
 
 
 async def test_retries_run_fresh_attempts_until_one_succeeds(data_dir: Path) -> None:

@@ -46,10 +46,26 @@ class Plan:
     edges: list[PlanEdge]
 
     def edges_from(self, name: str, port: str | None = None) -> list[PlanEdge]:
-        return [e for e in self.edges if e.src == name and (port is None or e.out_port == port)]
+        edges = self._by_source.get(name, [])
+        return list(edges) if port is None else [e for e in edges if e.out_port == port]
 
     def edges_into(self, name: str, port: str | None = None) -> list[PlanEdge]:
-        return [e for e in self.edges if e.dst == name and (port is None or e.in_port == port)]
+        edges = self._by_target.get(name, [])
+        return list(edges) if port is None else [e for e in edges if e.in_port == port]
+
+    @cached_property
+    def _by_source(self) -> dict[str, list[PlanEdge]]:
+        out: dict[str, list[PlanEdge]] = {}
+        for e in self.edges:
+            out.setdefault(e.src, []).append(e)
+        return out
+
+    @cached_property
+    def _by_target(self) -> dict[str, list[PlanEdge]]:
+        out: dict[str, list[PlanEdge]] = {}
+        for e in self.edges:
+            out.setdefault(e.dst, []).append(e)
+        return out
 
     @property
     def sources(self) -> list[PlanNode]:

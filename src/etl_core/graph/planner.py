@@ -6,6 +6,7 @@ file paths (job-config.md §2), collecting every problem with its JSON path befo
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class _Planner:
             self._node(i, comp)
         for name in list(self.nodes):
             self._routes(name)
+        self._index_edges()
         self._multiplicities()
         self._strategy()
         order = self._topological_order()
@@ -205,19 +207,29 @@ class _Planner:
 
             self.issues.extend(bigdata_issues(self.nodes.values()))
 
+    def _index_edges(self) -> None:
+        """Edges by (component, port) both ways and by source component: lookups stay linear in the graph."""
+        self._into: dict[tuple[str, str], list[PlanEdge]] = {}
+        self._from: dict[tuple[str, str], list[PlanEdge]] = {}
+        self._from_node: dict[str, list[PlanEdge]] = {}
+        for e in self.edges:
+            self._into.setdefault((e.dst, e.in_port), []).append(e)
+            self._from.setdefault((e.src, e.out_port), []).append(e)
+            self._from_node.setdefault(e.src, []).append(e)
+
     def _multiplicities(self) -> None:
         for name, node in self.nodes.items():
             where = f"components[{node.index}]"
             ports = self.ports[name]
             for port, pdef in ports.inputs.items():
-                incoming = [e for e in self.edges if e.dst == name and e.in_port == port]
+                incoming = self._into.get((name, port), [])
                 if pdef.required and not incoming:
                     self.issue(where, f"input port {port!r} is required but has no incoming edge", name)
                 if pdef.fan == "one" and len(incoming) > 1:
                     srcs = ", ".join(e.src for e in incoming)
                     self.issue(where, f"input port {port!r} takes one edge but has {len(incoming)} (from {srcs})", name)
             for port, pdef in ports.outputs.items():
-                outgoing = [e for e in self.edges if e.src == name and e.out_port == port]
+                outgoing = self._from.get((name, port), [])
                 if pdef.fan == "one" and len(outgoing) > 1:
                     self.issue(
                         f"{where}.routes.{port}", f"output port {port!r} takes one edge but has {len(outgoing)}", name
@@ -227,19 +239,19 @@ class _Planner:
         indegree = dict.fromkeys(self.nodes, 0)
         for e in self.edges:
             indegree[e.dst] += 1
-        ready = [n for n in self.nodes if indegree[n] == 0]
+        ready = deque(n for n in self.nodes if indegree[n] == 0)
         order: list[str] = []
         while ready:
-            n = ready.pop(0)
+            n = ready.popleft()
             order.append(n)
-            for e in self.edges:
-                if e.src == n:
-                    indegree[e.dst] -= 1
-                    if indegree[e.dst] == 0:
-                        ready.append(e.dst)
+            for e in self._from_node.get(n, ()):
+                indegree[e.dst] -= 1
+                if indegree[e.dst] == 0:
+                    ready.append(e.dst)
         if len(order) == len(self.nodes):
             return order
-        left = [n for n in self.nodes if n not in order]
+        placed = set(order)
+        left = [n for n in self.nodes if n not in placed]
         cycle = self._find_cycle(set(left))
         first = self.nodes[cycle[0]]
         self.issue(f"components[{first.index}]", f"the graph has a cycle: {' -> '.join(cycle)}", first.name)
@@ -250,7 +262,7 @@ class _Planner:
         path = [start]
         seen = {start}
         while True:
-            nxt = next(e.dst for e in self.edges if e.src == path[-1] and e.dst in members)
+            nxt = next(e.dst for e in self._from_node.get(path[-1], ()) if e.dst in members)
             if nxt in seen:
                 return [*path[path.index(nxt) :], nxt]
             path.append(nxt)
@@ -263,7 +275,7 @@ class _Planner:
             cfg = node.config
             node.in_schemas = dict(cfg.in_port_schemas)
             for port in node.inputs:
-                incoming = [e for e in self.edges if e.dst == name and e.in_port == port]
+                incoming = self._into.get((name, port), [])
                 if port not in node.in_schemas and incoming and all(e.out_port == ERROR_PORT for e in incoming):
                     node.in_schemas[port] = ERROR_SCHEMA
             node.out_schemas = dict(cfg.out_port_schemas)
@@ -287,12 +299,12 @@ class _Planner:
         for port in node.outputs:
             if port in node.out_schemas or node.spec.infers_output or node.name in self._misnamed:
                 continue  # (an option naming an unknown field was reported: the missing schema follows from it)
-            if any(e.src == node.name and e.out_port == port for e in self.edges):
+            if self._from.get((node.name, port)):
                 self.issue(
                     f"{where}.out_port_schemas.{port}", f"output port {port!r} has an edge but no schema", node.name
                 )
         for port in node.inputs:
-            incoming = [e for e in self.edges if e.dst == node.name and e.in_port == port]
+            incoming = self._into.get((node.name, port), [])
             if not incoming:
                 continue
             target = node.in_schemas.get(port)

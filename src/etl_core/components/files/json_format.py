@@ -15,8 +15,6 @@ import base64
 import contextlib
 import datetime as dt
 import decimal
-import gzip
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch, wide_e
 from etl_core.components.files.json_depth import NestingGuard, TooDeep
 from etl_core.components.files.parts import PartFormat, WriteOutcome
 from etl_core.components.files.shaping import Nester, RecordShaper, projector_for
-from etl_core.components.files.streaming import InputFile
+from etl_core.components.files.streaming import InputFile, OutputFile
 from etl_core.components.support.values import ConversionError
 from etl_core.config.schema import Schema
 from etl_core.errors import ComponentError
@@ -506,15 +504,12 @@ class JsonWriter:
     ) -> None:
         self.layout = layout
         self._projector = projector_for(schema)
-        self._raw = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed by close()/abort()
-        self._out: io.BufferedIOBase = self._raw
-        if gz:
-            self._out = gzip.GzipFile(filename="", fileobj=self._raw, mode="ab" if append else "wb", compresslevel=6)
+        self._out = OutputFile(path, gz=gz, append=append)
         self._nester = Nester()
         self._count = 0
         self._written = 0
         if append and not gz and layout == "lines" and _lacks_final_newline(path):
-            self._raw.write(b"\n")  # a file written by hand may end without one: keep its last line whole
+            self._out.raw.write(b"\n")  # a file written by hand may end without one: keep its last line whole
         if existing is not None and layout == "array" and existing.exists():
             try:
                 copy_json_array(existing, self._copied_elements, self._copied_value)
@@ -587,16 +582,9 @@ class JsonWriter:
         if self.layout == "array":
             self._out.write(b"\n]\n" if self._written else b"[]")
         self._out.close()
-        if self._out is not self._raw:
-            self._raw.close()
 
     def abort(self) -> None:
-        try:
-            if self._out is not self._raw:
-                self._out.close()
-        except (OSError, ValueError):
-            pass  # the file is being thrown away anyway
-        self._raw.close()
+        self._out.abort()
 
 
 def _why(exc: Exception) -> str:

@@ -116,6 +116,35 @@ class _CompressedFeed:
         return self.count
 
 
+class OutputFile:
+    """A file opened for writing as bytes, gzip-compressed when asked: the counterpart of `InputFile` for the
+    JSON and XML writers. `raw` is the file itself (under the compression, when there is one)."""
+
+    def __init__(self, path: Path, *, gz: bool = False, append: bool = False) -> None:
+        # closed by close()/abort()
+        self.raw: io.BufferedWriter = open(path, "ab") if append else open(path, "wb")  # noqa: SIM115
+        self._out: io.BufferedIOBase = self.raw
+        if gz:
+            self._out = gzip.GzipFile(filename="", fileobj=self.raw, mode="ab" if append else "wb", compresslevel=6)
+
+    def write(self, data: bytes) -> int:
+        return self._out.write(data)
+
+    def close(self) -> None:
+        self._out.close()
+        if self._out is not self.raw:
+            self.raw.close()
+
+    def abort(self) -> None:
+        """Close without finishing (the file is being thrown away): a half-written gzip stream may refuse."""
+        try:
+            if self._out is not self.raw:
+                self._out.close()
+        except (OSError, ValueError):
+            pass
+        self.raw.close()
+
+
 class DirectoryReader:
     """Reads the files of one format in a directory, one after the other, in name order. Every batch says
     which file it came from (`source`), so that its record errors can name it."""

@@ -16,8 +16,6 @@ child elements under `#text` (each piece stripped, joined by a space).
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import io
 import re
 from collections import deque
 from pathlib import Path
@@ -30,7 +28,7 @@ from etl_core.components.files.csv_format import BULK_CHUNK, ParsedBatch
 from etl_core.components.files.format_options import XML_NAME
 from etl_core.components.files.parts import PartFormat, WriteOutcome
 from etl_core.components.files.shaping import Nester, RecordShaper, projector_for, text_of
-from etl_core.components.files.streaming import InputFile
+from etl_core.components.files.streaming import InputFile, OutputFile
 from etl_core.config.schema import Schema
 from etl_core.errors import ComponentError
 
@@ -296,10 +294,7 @@ class XmlWriter:
         self._projector = projector_for(schema)
         self.root_tag = root_tag
         self.record_tag = record_tag
-        self._raw = open(path, "wb")  # noqa: SIM115 - closed by close()/abort()
-        self._out: io.BufferedIOBase = self._raw
-        if gz:
-            self._out = gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", compresslevel=6)
+        self._out = OutputFile(path, gz=gz)
         self._names: dict[str, bool] = {}
         self._nester = Nester()
         self._count = 0
@@ -396,16 +391,9 @@ class XmlWriter:
     def close(self) -> None:
         self._out.write(self._end + b"\n")
         self._out.close()
-        if self._out is not self._raw:
-            self._raw.close()
 
     def abort(self) -> None:
-        try:
-            if self._out is not self._raw:
-                self._out.close()
-        except (OSError, ValueError):
-            pass  # the file is being thrown away anyway
-        self._raw.close()
+        self._out.abort()
 
 
 def xml_part_format(root_tag: str, record_tag: str, schema: Schema | None = None) -> PartFormat:

@@ -47,32 +47,8 @@ def test_every_record_is_a_fresh_dict_that_can_be_changed_without_touching_the_b
     assert batch.column("name")[0] == "ada"
 
 
-def test_rows_follow_the_batch_order_by_default_and_any_given_name_order() -> None:
-    batch = people()
-
-    assert batch.rows() == [tuple(r[n] for n in NAMES) for r in RECORDS]
-    assert batch.rows(["score", "id"]) == [(9.5, 1), (None, 2), (-0.25, 3), (0.0, 4)]
-    assert batch.rows(["name"]) == [("ada",), (None,), ('cy, "the" third',), ("",)]
-
-
-def test_rows_naming_an_unknown_column_raise_key_error() -> None:
-    with pytest.raises(KeyError):
-        people().rows(["id", "nope"])
-
-
-def test_select_keeps_the_records_whose_mask_entry_is_true_in_order() -> None:
-    batch = people()
-    before = [list(c) for c in batch.data]
-
-    picked = batch.select([True, False, 1, None])
-
-    assert picked.records() == [RECORDS[0], RECORDS[2]]
-    assert picked.names == batch.names
-    assert [list(c) for c in batch.data] == before
-
-
-def test_select_with_an_all_false_mask_gives_an_empty_falsy_batch_with_the_same_fields() -> None:
-    empty = people().select([False] * 4)
+def test_take_of_no_index_gives_an_empty_falsy_batch_with_the_same_fields() -> None:
+    empty = people().take([])
 
     assert len(empty) == 0
     assert not empty
@@ -104,7 +80,7 @@ def test_the_selections_build_new_value_lists_and_never_share_them_with_the_sour
     data: list[list[Any]] = [[1, 2, 3], ["a", "b", "c"]]
     batch = Columns(["n", "s"], data)
 
-    for part in (batch.select([True, True, True]), batch.take([0, 1, 2]), batch.slice(0, 3)):
+    for part in (batch.take([0, 1, 2]), batch.slice(0, 3)):
         for column in part.data:
             assert isinstance(column, list)
             column.append("extra")  # type: ignore[attr-defined]

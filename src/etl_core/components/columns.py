@@ -19,7 +19,7 @@ value. `None` means "not known" (mixed, or nulls among the values).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import compress, repeat
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -84,15 +84,6 @@ class Columns:
     def records(self) -> list[Record]:
         """The batch as a list of records (what components that do not work on columns receive)."""
         return list(iter(self))
-
-    def rows(self, names: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
-        """The batch as row tuples, in the order of `names` (default: the batch's own order)."""
-        data = self.data if names is None else [self.column(n) for n in names]
-        return list(zip(*data, strict=True))
-
-    def select(self, mask: Sequence[Any]) -> Columns:
-        """The records whose `mask` entry is true, in order."""
-        return Columns(self.names, [list(compress(column, mask)) for column in self.data], self.kinds)
 
     def take(self, indexes: Sequence[int]) -> Columns:
         """The records at `indexes`, in that order."""

@@ -584,22 +584,6 @@ def compile_selection(rule: Rule) -> Callable[[Columns], Selection | None]:
     return select
 
 
-def compile_mask(rule: Rule) -> Callable[[Columns], list[bool] | None]:
-    """`compile_selection` as one flag per record (True = passes)."""
-    select = compile_selection(rule)
-
-    def mask(batch: Columns) -> list[bool] | None:
-        rows = select(batch)
-        if rows is None:
-            return None
-        flags = [False] * len(batch)
-        for i in rows:
-            flags[i] = True
-        return flags
-
-    return mask
-
-
 # -- routing --------------------------------------------------------------------------------------------------
 def compile_rule(rule: Rule) -> Router:
     """One function `route(batch) -> (passed, failed)` testing every record of a batch against `rule`.

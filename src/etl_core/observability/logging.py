@@ -36,7 +36,7 @@ _exec_lock = threading.Lock()
 
 # values resolved from secret sources (secure context parameters, credentials, secret-named environment
 # variables): whatever text they end up in (a file path in an error message, say) shows them masked
-_known_secrets: frozenset[str] = frozenset()
+_known_secrets: tuple[str, ...] = ()  # longest first, so that a secret containing another is masked whole
 _secrets_lock = threading.Lock()
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text
 
@@ -44,16 +44,15 @@ MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text
 def remember_secrets(values: Iterable[str]) -> None:
     """Mask these values wherever they appear in log events and error texts, from now on (process-wide)."""
     global _known_secrets
-    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH} - _known_secrets
+    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH} - set(_known_secrets)
     if fresh:
         with _secrets_lock:
-            # longest first, so that a secret containing another is masked whole
-            _known_secrets = frozenset(_known_secrets | fresh)
+            _known_secrets = tuple(sorted({*_known_secrets, *fresh}, key=len, reverse=True))
 
 
 def scrub(text: str) -> str:
     """`text` with every remembered secret value replaced by the mask."""
-    for secret in sorted(_known_secrets, key=len, reverse=True):
+    for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
